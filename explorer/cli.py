@@ -1,0 +1,178 @@
+"""``python -m explorer list | train | eval | download | report | pretrain``.
+
+Every user error exits with status 2 and one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from explorer.config import Config
+from explorer.errors import ExplorerError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config_cls: type[Config]) -> None:
+    """One ``--flag`` per config field, with its bounds and help; unset flags keep the default."""
+    for spec in config_cls.field_specs():
+        bounds = "".join([f" min {spec.min}" if spec.min is not None else "",
+                          f" max {spec.max}" if spec.max is not None else ""])
+        parser.add_argument(f"--{spec.name.replace('_', '-')}", dest=spec.name, default=None,
+                            type=parse_bool if spec.type is bool else spec.type, choices=spec.choices,
+                            help=f"{spec.help} (default {spec.default}{bounds})")
+
+
+def config_values(args: argparse.Namespace, config_cls: type[Config]) -> dict:
+    return {spec.name: getattr(args, spec.name) for spec in config_cls.field_specs()}
+
+
+def cmd_list(args) -> int:
+    from explorer.data import list_datasets
+    from explorer.registry import list_variants
+    variants = [{"name": s.name, "description": s.description, "paper": s.paper} for s in list_variants()]
+    datasets = [{"name": d.name, "available": d.available, "location": d.location, "hint": d.hint}
+                for d in list_datasets(args.data_dir)]
+    if args.json:
+        print(json.dumps({"variants": variants, "datasets": datasets}, indent=2))
+        return 0
+    print("Variants:")
+    for v in variants:
+        print(f"  {v['name']:<15} {v['description']}")
+    print("Datasets:")
+    for d in datasets:
+        print(f"  {d['name']:<15} {d['location'] if d['available'] else 'not found: ' + d['hint']}")
+    return 0
+
+
+def cmd_train(args, config_cls) -> int:
+    from explorer.checkpoint import dataset_record, save
+    from explorer.data import load_dataset
+    from explorer.metrics import evaluate
+    from explorer.registry import make_config
+    from explorer.training import train
+    dataset = load_dataset(args.dataset, args.data_dir)
+    config = make_config(args.variant, **config_values(args, config_cls))
+    started = time.perf_counter()
+    trainer = train(args.variant, dataset, config, device=args.device, seed=args.seed,
+                    callbacks=[TqdmProgress()])
+    metrics = {**evaluate(trainer.model, dataset), "train_seconds": round(time.perf_counter() - started, 2),
+               "device": str(trainer.device), "seed": args.seed}
+    save(trainer.model, args.out, dataset_record(dataset), trainer.history, metrics)
+    if trainer.message:
+        print(trainer.message, file=sys.stderr)
+    print(f"saved {args.out}: test squared error {metrics['test_sq_err_per_image']:.3f} per image "
+          f"(PCA-{config.latent_dim}: {metrics['pca_sq_err_per_image']:.3f})")
+    return 1 if trainer.status == "diverged" else 0
+
+
+def cmd_eval(args) -> int:
+    from explorer.checkpoint import load
+    from explorer.data import load_dataset
+    from explorer.errors import DataError
+    from explorer.metrics import evaluate
+    checkpoint = load(args.folder)
+    recorded = checkpoint.dataset
+    dataset = load_dataset(args.dataset or recorded.get("source") or recorded["name"], args.data_dir)
+    if dataset.fingerprint != recorded.get("fingerprint"):
+        raise DataError(f"{dataset.name} at {dataset.source} is not the data {args.folder} was trained on "
+                        "(fingerprints differ); pass --dataset with the original data")
+    metrics = evaluate(checkpoint.model, dataset)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:<24} {value:.4f}" if isinstance(value, float) else f"{key:<24} {value}")
+    return 0
+
+
+def cmd_download(args) -> int:
+    from explorer.data import download
+    print(f"{args.name} is in {download(args.name, args.dest)}")
+    return 0
+
+
+class TqdmProgress:
+    """A tqdm bar over all training samples, with the last epoch's loss terms as postfix."""
+
+    def on_train_start(self, trainer):
+        from tqdm import tqdm
+        self.bar = tqdm(total=0, unit="img", unit_scale=True, dynamic_ncols=True, file=sys.stderr)
+
+    def on_batch_end(self, trainer, progress):
+        self.bar.total = progress.total_samples
+        self.bar.set_description(f"{progress.stage} epoch {progress.epoch}/{progress.total_epochs}")
+        self.bar.update(progress.samples_seen - self.bar.n)
+
+    def on_epoch_end(self, trainer, record):
+        self.bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if isinstance(v, float) and k != "seconds"})
+
+    def on_train_end(self, trainer):
+        self.bar.close()
+
+
+def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Config] | None]:
+    parser = OneLineParser(prog="python -m explorer", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    listing = commands.add_parser("list", help="variants and datasets")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--data-dir")
+    train = commands.add_parser("train", help="train a variant and save a checkpoint folder")
+    train.add_argument("variant")
+    train.add_argument("--dataset", default="digits", help="a dataset name or a path to your own data")
+    train.add_argument("--data-dir", help="where the IDX files are (else EXPLORER_DATA_DIR, /usr/share/datasets)")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", required=True, help="checkpoint folder to write")
+    config_cls = _train_config_class(argv)
+    if config_cls is not None:
+        add_config_flags(train, config_cls)
+    evaluate = commands.add_parser("eval", help="test metrics of a checkpoint folder")
+    evaluate.add_argument("folder")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--dataset", help="the data to evaluate on, if not the recorded one")
+    evaluate.add_argument("--data-dir")
+    download = commands.add_parser("download", help="fetch a dataset's official files (needs the network)")
+    download.add_argument("name")
+    download.add_argument("--dest", help="target directory (default: the user cache)")
+    return parser, config_cls
+
+
+def _train_config_class(argv: Sequence[str]) -> type[Config] | None:
+    """The config class of the variant named after ``train``, so its fields become flags."""
+    from explorer.registry import get_variant
+    words = [a for a in argv if not a.startswith("-")]
+    if len(words) >= 2 and words[0] == "train":
+        return get_variant(words[1]).config_cls
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser, config_cls = build_parser(argv)
+        args = parser.parse_args(argv)
+        handlers = {"list": cmd_list, "eval": cmd_eval, "download": cmd_download,
+                    "train": lambda a: cmd_train(a, config_cls)}
+        return handlers[args.command](args)
+    except ExplorerError as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

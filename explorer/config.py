@@ -1,0 +1,112 @@
+"""Dataclass configs whose field metadata (bounds, choices, help) drives the CLI flags and UI forms.
+
+A variant's config inherits from :class:`AutoencoderConfig` (Pythae style: BaseAEConfig -> VAEConfig)
+and declares each field with :func:`param`, so one declaration gives the default, its validation,
+an ``--flag`` in ``python -m explorer train`` and a widget in the Streamlit form.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from explorer.errors import ConfigError
+
+
+def param(default: Any, *, help: str, min: float | None = None, max: float | None = None,
+          choices: tuple | None = None) -> Any:
+    """A config field with its bounds and help text."""
+    return dataclasses.field(default=default,
+                             metadata={"help": help, "min": min, "max": max, "choices": choices})
+
+
+def inherit(base: type, name: str, default: Any) -> Any:
+    """Re-declare ``base``'s field ``name`` with a new default, keeping its bounds and help."""
+    return dataclasses.field(default=default, metadata=base.__dataclass_fields__[name].metadata)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a CLI flag or a UI widget needs to know about one config field."""
+    name: str
+    type: type
+    default: Any
+    help: str
+    min: float | None
+    max: float | None
+    choices: tuple | None
+
+
+@dataclass
+class Config:
+    """Base of all configs: validation, JSON round trip and field specs."""
+
+    def __post_init__(self):
+        for spec in self.field_specs():
+            value = getattr(self, spec.name)
+            if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+                object.__setattr__(self, spec.name, value)
+            if not isinstance(value, spec.type):
+                raise ConfigError(f"{type(self).__name__}.{spec.name} must be {spec.type.__name__}, "
+                                  f"got {value!r}")
+            if spec.choices is not None and value not in spec.choices:
+                raise ConfigError(f"{spec.name}={value!r} is not one of {', '.join(map(str, spec.choices))}")
+            if spec.min is not None and value < spec.min:
+                raise ConfigError(f"{spec.name}={value} is below its minimum {spec.min}")
+            if spec.max is not None and value > spec.max:
+                raise ConfigError(f"{spec.name}={value} is above its maximum {spec.max}")
+
+    @classmethod
+    def field_specs(cls) -> list[FieldSpec]:
+        hints = typing.get_type_hints(cls)
+        return [FieldSpec(f.name, hints[f.name], f.default, f.metadata.get("help", ""),
+                          f.metadata.get("min"), f.metadata.get("max"), f.metadata.get("choices"))
+                for f in dataclasses.fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+@dataclass
+class AutoencoderConfig(Config):
+    """The field every variant has: the code size."""
+    latent_dim: int = param(8, min=1, max=1024, help="Size of the code z (2 gives a map you can plot directly).")
+
+
+@dataclass
+class TrainedConfig(AutoencoderConfig):
+    """A model fitted by iterating over mini-batches. The defaults suit ``digits`` (1,437 training
+    images, a few seconds on a CPU); :meth:`epochs_for` scales them to larger datasets."""
+    epochs: int = param(200, min=0, max=10_000, help="Passes over the training set.")
+    batch_size: int = param(64, min=1, max=65_536, help="Images per update.")
+    lr: float = param(2e-3, min=1e-6, max=10.0, help="Learning rate.")
+
+    REFERENCE_TRAIN_SIZE = 1437  # digits' training split, for which the epoch defaults are tuned
+
+    def epochs_for(self, n_train: int, minimum: int = 5) -> int:
+        """Epochs giving about as many updates on ``n_train`` images as ``epochs`` gives on digits."""
+        return max(minimum, round(self.epochs * self.REFERENCE_TRAIN_SIZE / n_train)) if self.epochs else 0
+
+
+@dataclass
+class BackpropConfig(TrainedConfig):
+    """A network trained end to end by backpropagation of a reconstruction likelihood."""
+    recon_loss: str = param("bce", choices=("bce", "mse"),
+                            help="Decoder likelihood: Bernoulli (cross-entropy) or Gaussian (squared error).")

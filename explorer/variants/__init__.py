@@ -1,0 +1,1 @@
+"""One module per autoencoder variant; each registers itself with :func:`explorer.registry.register`."""

@@ -1,0 +1,91 @@
+"""The interface every variant implements, and the default backprop training step.
+
+A model maps images x of shape (B, C, H, W) in [0, 1] to codes z of shape (B, K) and back.
+Training is split into :class:`Stage` s so that greedy layer-wise models (stacked AE, DBN) and
+contrastive-divergence RBMs run through the same :class:`explorer.training.Trainer`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from explorer import losses
+from explorer.config import AutoencoderConfig
+
+
+def adam(parameters, lr: float) -> torch.optim.Adam:
+    """Adam with the multi-tensor ('foreach') update, one kernel per step over all parameters."""
+    return torch.optim.Adam(list(parameters), lr=lr, foreach=True)
+
+
+@dataclass
+class Stage:
+    """One phase of training: its name (shown in progress and history), epochs and optimizers.
+    ``on_start`` runs when the stage begins (e.g. unrolling pretrained RBMs before fine-tuning)."""
+    name: str
+    epochs: int
+    optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    on_start: Callable[[], None] | None = None
+
+
+class Autoencoder(nn.Module):
+    """Base class. Subclasses implement ``encode``, ``decode_logits`` and ``loss``."""
+
+    variant_name = ""          # set by @register
+    conditional = False        # encode/decode take the label y
+    gaussian_latent = False    # codes are regularised toward N(0, I): prior sampling and slerp apply
+
+    def __init__(self, config: AutoencoderConfig, input_shape: tuple[int, int, int], n_classes: int = 0):
+        super().__init__()
+        self.config = config
+        self.input_shape = input_shape
+        self.n_classes = n_classes
+
+    @property
+    def input_dim(self) -> int:
+        c, h, w = self.input_shape
+        return c * h * w
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """(B, C, H, W) -> (B, K): the deterministic code (the posterior mean for VAEs)."""
+        raise NotImplementedError
+
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """(B, K) -> logits of the pixel means, any shape with B * C * H * W elements."""
+        raise NotImplementedError
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """(B, K) -> (B, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z, y)).reshape(-1, *self.input_shape)
+
+    def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.decode(self.encode(x, y), y)
+
+    def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        """Named scalar terms whose sum is what training minimises."""
+        raise NotImplementedError
+
+    def fit_data(self, x: Tensor, y: Tensor | None) -> None:
+        """Called once with the whole training set before the first stage (closed-form fits, inits)."""
+
+    def training_stages(self) -> list[Stage]:
+        return [Stage("train", self.config.epochs, {"model": adam(self.parameters(), self.config.lr)})]
+
+    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
+        """One update on a batch; returns the detached loss terms. Default: backprop their sum."""
+        optimizer = stage.optimizers["model"]
+        terms = self.loss(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        sum(terms.values()).backward()
+        optimizer.step()
+        return {name: value.detach() for name, value in terms.items()}
+
+    def reconstruction_term(self, logits: Tensor, x: Tensor) -> Tensor:
+        return losses.reconstruction(logits.reshape(x.shape), x, self.config.recon_loss)
