@@ -50,7 +50,7 @@ class Checkpoint:
 
 
 def dataset_record(dataset: "ImageDataset") -> dict[str, Any]:
-    return {"name": dataset.name, "fingerprint": dataset.fingerprint,
+    return {"name": dataset.name, "source": dataset.source, "fingerprint": dataset.fingerprint,
             "input_shape": list(dataset.input_shape), "class_names": list(dataset.class_names)}
 
 

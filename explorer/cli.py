@@ -88,7 +88,8 @@ def cmd_eval(args) -> int:
     from explorer.metrics import evaluate
     checkpoint = load(args.folder)
     recorded = checkpoint.dataset
-    dataset = load_dataset(args.dataset or recorded.get("source") or recorded["name"], args.data_dir)
+    uploaded = recorded["name"].startswith("upload:")
+    dataset = load_dataset(args.dataset or (recorded.get("source") if uploaded else recorded["name"]), args.data_dir)
     if dataset.fingerprint != recorded.get("fingerprint"):
         raise DataError(f"{dataset.name} at {dataset.source} is not the data {args.folder} was trained on "
                         "(fingerprints differ); pass --dataset with the original data")

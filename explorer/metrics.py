@@ -80,17 +80,22 @@ def pixel_precision_at_k(dataset: "ImageDataset", k: int = 10) -> float:
     return _PIXEL_PRECISION_CACHE[key]
 
 
+def test_errors(model: "Autoencoder", dataset: "ImageDataset") -> dict:
+    """Test squared error per image of ``model`` and of PCA with as many components."""
+    x_test, y_test = dataset.x_test, dataset.y_test
+    error = float(sq_err_per_image(x_test, reconstruct_all(model, x_test, y_test if model.conditional else None)).mean())
+    pca_error = float(sq_err_per_image(x_test, reconstruct_all(pca_baseline(dataset, model.latent_dim),
+                                                                x_test)).mean())
+    return {"test_sq_err_per_image": error, "pca_sq_err_per_image": pca_error,
+            "ratio_to_pca": error / pca_error if pca_error > 0 else float("nan")}
+
+
 def evaluate(model: "Autoencoder", dataset: "ImageDataset") -> dict:
     """The test metrics ``python -m explorer eval --json`` prints (keys are a stable interface)."""
     x_test, y_test = dataset.x_test, dataset.y_test
     cond = model.conditional
-    error = float(sq_err_per_image(x_test, reconstruct_all(model, x_test, y_test if cond else None)).mean())
-    pca_error = float(sq_err_per_image(x_test, reconstruct_all(pca_baseline(dataset, model.latent_dim),
-                                                                x_test)).mean())
     metrics = {"variant": model.variant_name, "dataset": dataset.name, "fingerprint": dataset.fingerprint,
-               "latent_dim": model.latent_dim, "n_test": len(x_test),
-               "test_sq_err_per_image": error, "pca_sq_err_per_image": pca_error,
-               "ratio_to_pca": error / pca_error if pca_error > 0 else float("nan"),
+               "latent_dim": model.latent_dim, "n_test": len(x_test), **test_errors(model, dataset),
                "precision_at_10": None, "precision_at_10_pixels": None}
     if y_test is not None:
         train_codes = encode_all(model, dataset.x_train, dataset.y_train if cond else None)
@@ -98,3 +103,69 @@ def evaluate(model: "Autoencoder", dataset: "ImageDataset") -> dict:
         metrics["precision_at_10"] = precision_at_k(train_codes, dataset.y_train, test_codes, y_test, 10)
         metrics["precision_at_10_pixels"] = pixel_precision_at_k(dataset, 10)
     return metrics
+
+
+# --- image quality: PSNR and SSIM, per image ---------------------------------------------------
+
+SSIM_K1, SSIM_K2 = 0.01, 0.03  # Wang et al. 2004, Sec. III-C
+SSIM_GAUSSIAN_SIZE, SSIM_GAUSSIAN_SIGMA = 11, 1.5
+SSIM_UNIFORM_SIZE = 7
+
+
+def psnr(x: np.ndarray, x_hat: np.ndarray, data_range: float = 1.0) -> np.ndarray:
+    """(N,) peak signal-to-noise ratio in dB, 10 log10(data_range^2 / MSE), the MSE averaged over
+    each image's pixels; inf where an image is reproduced exactly. ``x``, ``x_hat``: (N, ...)."""
+    x, x_hat = np.asarray(x, np.float64), np.asarray(x_hat, np.float64)
+    mse = np.square(x - x_hat).reshape(len(x), -1).mean(1)
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(data_range ** 2 / mse)
+
+
+def ssim_window(height: int, width: int) -> tuple[torch.Tensor, float]:
+    """The (k, k) SSIM weights (summing to 1) for images of ``height`` x ``width``, and the factor
+    applied to the windowed (co)variances.
+
+    Images at least 11 pixels on a side get Wang et al.'s 11x11 Gaussian of sigma 1.5 with the
+    population (co)variance, as skimage's ``structural_similarity(gaussian_weights=True,
+    use_sample_covariance=False)``. Smaller ones (8x8 digits) get skimage's default 7x7 uniform
+    window with the sample (co)variance, factor k^2 / (k^2 - 1); below 7 pixels, the largest odd
+    window that fits.
+    """
+    if min(height, width) >= SSIM_GAUSSIAN_SIZE:
+        offsets = torch.arange(SSIM_GAUSSIAN_SIZE, dtype=torch.float64) - SSIM_GAUSSIAN_SIZE // 2
+        profile = torch.exp(-offsets.square() / (2 * SSIM_GAUSSIAN_SIGMA ** 2))
+        weights = torch.outer(profile, profile)
+        return weights / weights.sum(), 1.0
+    fits = min(height, width)
+    size = min(SSIM_UNIFORM_SIZE, fits if fits % 2 else fits - 1)
+    n_window = size * size
+    return torch.full((size, size), 1.0 / n_window, dtype=torch.float64), n_window / max(1, n_window - 1)
+
+
+def ssim(x: np.ndarray, x_hat: np.ndarray, data_range: float = 1.0) -> np.ndarray:
+    """(N,) mean structural similarity of each image pair (Wang, Bovik, Sheikh & Simoncelli, Image
+    quality assessment: from error visibility to structural similarity, IEEE TIP 2004, eq. 13):
+
+        SSIM = (2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)),
+
+    C1 = (0.01 L)^2, C2 = (0.03 L)^2, with local statistics weighted by :func:`ssim_window` and
+    averaged over every position where the window fits inside the image and over channels.
+    ``x``, ``x_hat``: (N, C, H, W) with values in a range of width ``data_range`` (L).
+    """
+    x = torch.as_tensor(np.asarray(x, np.float64))
+    x_hat = torch.as_tensor(np.asarray(x_hat, np.float64))
+    n, c, h, w = x.shape
+    weights, covariance_factor = ssim_window(h, w)
+    kernel = weights.expand(c, 1, *weights.shape)  # (C, 1, k, k): each channel filtered alone
+
+    def local_mean(image: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, C, H-k+1, W-k+1)
+        return torch.nn.functional.conv2d(image, kernel, groups=c)
+
+    mu_x, mu_y = local_mean(x), local_mean(x_hat)
+    var_x = covariance_factor * (local_mean(x * x) - mu_x.square())
+    var_y = covariance_factor * (local_mean(x_hat * x_hat) - mu_y.square())
+    cov_xy = covariance_factor * (local_mean(x * x_hat) - mu_x * mu_y)
+    c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
+    similarity = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)
+                  / ((mu_x.square() + mu_y.square() + c1) * (var_x + var_y + c2)))
+    return similarity.flatten(1).mean(1).numpy()

@@ -78,11 +78,11 @@ class ImageDataset:
                 digest.update(b"none;")
                 continue
             digest.update(f"{array.dtype.str}{array.shape};".encode())
-            digest.update(memoryview(array).cast("B"))  # C-contiguous, so no copy
+            digest.update(array.reshape(-1).view(np.uint8))  # C-contiguous: a view, no copy
         return digest.hexdigest()
 
     def describe(self) -> str:
-        """One line, e.g. ``digits: 1437 train + 360 test images of (1, 8, 8), 10 classes (0, 1, …)``."""
+        """One line: name, train and test counts, image shape, classes."""
         if self.class_names:
             shown = ", ".join(self.class_names[:10]) + (", …" if self.n_classes > 10 else "")
             classes = f"{self.n_classes} classes ({shown})"

@@ -120,7 +120,8 @@ def _read_payload(stream: BinaryIO, path: Path, dtype: np.dtype, shape: tuple[in
 
 
 def read_idx_pair(images_path: Path, labels_path: Path | None, *,
-                  max_bytes: int | None = DEFAULT_MAX_BYTES) -> tuple[np.ndarray, np.ndarray | None]:
+                  max_bytes: int | None = DEFAULT_MAX_BYTES
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
     """(images, labels or None) from an images file and its optional labels file, refusing
     labels that are not one-dimensional or whose count differs from the images'."""
     images = read_idx(images_path, max_bytes=max_bytes)

@@ -189,9 +189,9 @@ def load_idx_dataset(name: str, location: str, class_names: tuple[str, ...]) -> 
         if images.ndim != 3 or images.dtype != np.uint8:
             raise DataError(f"{images_path}: expected uint8 images (N, H, W), found "
                             f"{images.dtype} {images.shape}")
-        if labels.max(initial=0) >= len(class_names):
-            raise DataError(f"{labels_path}: labels reach {labels.max()} but {name} has "
-                            f"{len(class_names)} classes")
+        if labels.min(initial=0) < 0 or labels.max(initial=0) >= len(class_names):
+            raise DataError(f"{labels_path}: labels span {labels.min()}..{labels.max()} but "
+                            f"{name} has classes 0..{len(class_names) - 1}")
         arrays += [unit_images(images), labels]
     return ImageDataset(name, *arrays, class_names=class_names, source=str(directory))
 

@@ -93,11 +93,11 @@ def _read_npz(path: Path, max_bytes: int, keys: tuple[str, ...]
     try:
         with zipfile.ZipFile(path) as archive:
             members = {n[:-4]: archive.getinfo(n) for n in archive.namelist() if n.endswith(".npy")}
-            wanted = [members[k] for k in keys if k in members]
-            _check_declared(path, wanted, max_bytes)
+            present = [key for key in keys if key in members]
+            _check_declared(path, [members[key] for key in present], max_bytes)
             arrays, budget = {}, max_bytes
-            for key, info in zip([k for k in keys if k in members], wanted):
-                data = read_member_capped(archive, info, path, budget)
+            for key in present:
+                data = read_member_capped(archive, members[key], path, budget)
                 budget -= len(data)
                 arrays[key] = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:

@@ -32,15 +32,25 @@ class VAE(Autoencoder):
     def __init__(self, config: VAEConfig, input_shape, n_classes=0):
         super().__init__(config, input_shape, n_classes)
         widths = hidden_widths(config.hidden, self.input_dim, paper_widths=(512,))
-        self.body = nn.Sequential(nn.Flatten(), mlp((self.input_dim, *widths), config.activation,
+        side = self.condition_dim
+        self.body = nn.Sequential(nn.Flatten(), mlp((self.input_dim + side, *widths), config.activation,
                                                     config.activation))
         self.mu = nn.Linear(widths[-1], config.latent_dim)
         self.logvar = nn.Linear(widths[-1], config.latent_dim)
-        self.decoder = mlp((config.latent_dim, *widths[::-1], self.input_dim), config.activation)
+        self.decoder = mlp((config.latent_dim + side, *widths[::-1], self.input_dim), config.activation)
+
+    @property
+    def condition_dim(self) -> int:
+        """Width of what :meth:`condition` appends to the encoder's and decoder's inputs (the CVAE's label)."""
+        return 0
+
+    def condition(self, inputs: Tensor, y: Tensor | None) -> Tensor:
+        """The encoder's or decoder's input given the label; the unconditional VAE ignores ``y``."""
+        return inputs
 
     def encode_distribution(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """(B, C, H, W) -> mean and log-variance of q(z|x), each (B, K)."""
-        h = self.body(x)
+        h = self.body(self.condition(x, y))
         return self.mu(h), self.logvar(h)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
@@ -52,14 +62,14 @@ class VAE(Autoencoder):
         return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
 
     def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.decoder(z)
+        return self.decoder(self.condition(z, y))
 
     def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
-        mu, logvar = self.encode_distribution(x)
-        logits = self.decode_logits(self.reparameterize(mu, logvar))
+        mu, logvar = self.encode_distribution(x, y)
+        logits = self.decode_logits(self.reparameterize(mu, logvar), y)
         return {"recon": self.reconstruction_term(logits, x),
                 "kl": self.config.beta * losses.gaussian_kl(mu, logvar)}
 
-    def kl_per_dimension(self, x: Tensor) -> Tensor:
+    def kl_per_dimension(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """(K,) average KL of each latent dimension over ``x``: how much information it carries."""
-        return losses.gaussian_kl_per_dim(*self.encode_distribution(x)).mean(0)
+        return losses.gaussian_kl_per_dim(*self.encode_distribution(x, y)).mean(0)

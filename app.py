@@ -1,0 +1,9 @@
+"""Autoencoder Explorer: ``streamlit run app.py``."""
+import streamlit as st
+
+from explorer.ui import shell
+
+st.set_page_config(page_title="Autoencoder Explorer", page_icon=":material/hub:", layout="wide")
+page = st.navigation(shell.pages())
+shell.frame()
+page.run()

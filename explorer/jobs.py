@@ -1,0 +1,108 @@
+"""Training in a worker thread, for the UI: the thread never touches Streamlit; pages poll a snapshot.
+
+Each browser session owns its own :class:`TrainingJob` (kept in its session state), so two
+sessions training at once keep separate models, progress and stop buttons.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from explorer.errors import ExplorerError
+from explorer.metrics import encode_all
+from explorer.registry import build
+from explorer.training import Callback, Progress, Trainer, seed_everything
+
+if TYPE_CHECKING:
+    from explorer.config import AutoencoderConfig
+    from explorer.data import ImageDataset
+
+PREVIEW_POINTS = 400
+
+
+@dataclass
+class JobSnapshot:
+    """What a page shows; replaced whole by the worker, so a reader never sees half an update."""
+    progress: Progress | None = None
+    history: list[dict] = field(default_factory=list)
+    preview: np.ndarray | None = None          # (PREVIEW_POINTS, 2) codes of fixed test images
+    preview_labels: np.ndarray | None = None
+    status: str = "starting"                   # starting, running, finished, stopped, diverged, failed
+    message: str = ""
+
+
+class _SnapshotCallback(Callback):
+    def __init__(self, job: "TrainingJob"):
+        self.job = job
+
+    def on_batch_end(self, trainer, progress):
+        self.job._publish(progress=progress, status="running")
+
+    def on_epoch_end(self, trainer, record):
+        preview = latent_preview(trainer.model, self.job.preview_x, self.job.preview_y)
+        self.job._publish(history=list(trainer.history), preview=preview)
+
+
+def latent_preview(model, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    """(N, 2) map of the codes: the codes themselves for K <= 2, else their first two principal axes."""
+    codes = encode_all(model, x, y if model.conditional else None)
+    if codes.shape[1] == 1:
+        return np.column_stack([codes[:, 0], np.zeros(len(codes))])
+    if codes.shape[1] == 2:
+        return codes
+    centred = codes - codes.mean(0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    return centred @ axes[:2].T
+
+
+class TrainingJob:
+    """Builds and trains a model in a daemon thread; ``snapshot`` is safe to read at any time."""
+
+    def __init__(self, variant: str, dataset: "ImageDataset", config: "AutoencoderConfig", *,
+                 device: str = "cpu", seed: int = 0):
+        self.variant, self.dataset, self.config = variant, dataset, config
+        seed_everything(seed)
+        self.model = build(variant, config, input_shape=dataset.input_shape, n_classes=dataset.n_classes)
+        self.trainer = Trainer(self.model, device=device, seed=seed, callbacks=[_SnapshotCallback(self)])
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(dataset.x_test), min(PREVIEW_POINTS, len(dataset.x_test)), replace=False)
+        self.preview_x = dataset.x_test[np.sort(pick)]
+        self.preview_y = dataset.y_test[np.sort(pick)] if dataset.y_test is not None else None
+        self.snapshot = JobSnapshot(preview_labels=self.preview_y)
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"train-{variant}", daemon=True)
+
+    def start(self) -> "TrainingJob":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.trainer.request_stop()
+
+    @property
+    def done(self) -> bool:
+        return self.snapshot.status in ("finished", "stopped", "diverged", "failed")
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            self.trainer.fit(self.dataset)
+            self._publish(status=self.trainer.status, message=self.trainer.message,
+                          history=list(self.trainer.history))
+        except ExplorerError as error:
+            self._publish(status="failed", message=str(error))
+        except Exception as error:  # a worker must report, never die silently
+            self._publish(status="failed", message=f"{type(error).__name__}: {error}")
+            traceback.print_exc()
+
+    def _publish(self, **changes) -> None:
+        with self._lock:
+            self.snapshot = JobSnapshot(**{**self.snapshot.__dict__, **changes})

@@ -1,0 +1,55 @@
+"""Pure functions returning figures and image mosaics; no Streamlit here."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+def mosaic(images: np.ndarray, n_cols: int, scale: int = 1, gap: int = 1) -> np.ndarray:
+    """Tile (N, C, H, W) images in [0, 1] into one uint8 picture, nearest-neighbour upscaled by ``scale``.
+
+    Returns (rows*(H+gap), cols*(W+gap)) for grey images or (..., 3) for RGB.
+    """
+    images = np.clip(np.asarray(images, np.float32), 0, 1)
+    n, c, h, w = images.shape
+    rows = max(1, -(-n // n_cols))
+    canvas = np.ones((c, rows * (h + gap) - gap, n_cols * (w + gap) - gap), np.float32)
+    for i, image in enumerate(images):
+        r, col = divmod(i, n_cols)
+        canvas[:, r * (h + gap):r * (h + gap) + h, col * (w + gap):col * (w + gap) + w] = image
+    canvas = canvas.repeat(scale, 1).repeat(scale, 2)
+    picture = (canvas * 255).round().astype(np.uint8)
+    return picture[0] if c == 1 else picture.transpose(1, 2, 0)
+
+
+def loss_chart(history: list[dict]) -> go.Figure:
+    """One line per loss term and the test error, against epoch; stage boundaries as vertical lines."""
+    figure = go.Figure()
+    terms = [k for k in (history[0] if history else {}) if k not in ("stage", "epoch", "seconds")]
+    epochs = [r["epoch"] for r in history]
+    for term in terms:
+        figure.add_trace(go.Scatter(x=epochs, y=[r.get(term) for r in history], mode="lines", name=term))
+    for previous, record in zip(history, history[1:]):
+        if record["stage"] != previous["stage"]:
+            figure.add_vline(x=record["epoch"] - 0.5, line_dash="dot", annotation_text=record["stage"])
+    figure.update_layout(xaxis_title="epoch", yaxis_title="per image", height=300,
+                         margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    return figure
+
+
+def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, title: str = "",
+                   height: int = 420) -> go.Figure:
+    """(N, 2) points coloured by label with class names in the legend."""
+    figure = go.Figure()
+    if labels is None:
+        figure.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers",
+                                      marker=dict(size=5), customdata=np.arange(len(points)), name="images"))
+    else:
+        for label in np.unique(labels):
+            mask = labels == label
+            figure.add_trace(go.Scattergl(
+                x=points[mask, 0], y=points[mask, 1], mode="markers", marker=dict(size=5, opacity=0.8),
+                customdata=np.flatnonzero(mask), name=str(class_names[label]) if len(class_names) else str(label)))
+    figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                         legend=dict(itemsizing="constant"))
+    return figure

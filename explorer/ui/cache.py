@@ -1,0 +1,43 @@
+"""Cached loaders shared by every page and session: datasets and shipped models as resources,
+derived arrays (codes, reconstructions, errors) as data keyed by the model's identity."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import metrics
+from explorer.checkpoint import Checkpoint, load
+from explorer.data import ImageDataset, list_datasets, load_dataset
+
+
+@st.cache_resource(show_spinner="Loading the dataset…")
+def named_dataset(name: str, data_dir: str | None = None) -> ImageDataset:
+    return load_dataset(name, data_dir)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def dataset_statuses(data_dir: str | None = None):
+    return list_datasets(data_dir)
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model…")
+def pretrained_checkpoint(path: str) -> Checkpoint:
+    return load(path)
+
+
+@st.cache_data(show_spinner="Encoding the images…", max_entries=32)
+def codes(model_key: str, split: str, _model, _dataset: ImageDataset) -> np.ndarray:
+    """(N, K) codes of the ``split`` ("train" or "test") images; computed once per model."""
+    x, y = (_dataset.x_train, _dataset.y_train) if split == "train" else (_dataset.x_test, _dataset.y_test)
+    return metrics.encode_all(_model, x, y if _model.conditional else None)
+
+
+@st.cache_data(show_spinner="Reconstructing the test images…", max_entries=32)
+def test_reconstructions(model_key: str, _model, _dataset: ImageDataset) -> np.ndarray:
+    y = _dataset.y_test if _model.conditional else None
+    return metrics.reconstruct_all(_model, _dataset.x_test, y)
+
+
+@st.cache_data(show_spinner="Measuring the test error against PCA…", max_entries=64)
+def test_errors(model_key: str, _model, _dataset: ImageDataset) -> dict:
+    return metrics.test_errors(_model, _dataset)

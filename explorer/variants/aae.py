@@ -1,0 +1,139 @@
+"""The adversarial autoencoder of Makhzani et al. (2015): a discriminator on the code, not a KL term,
+makes the distribution of codes q(z) match the prior p(z).
+
+Each mini-batch runs the paper's two phases (Sec. 2): reconstruction (encoder and decoder minimise
+the reconstruction error), then regularisation (the discriminator learns to tell prior samples from
+codes, then the encoder, as the GAN's generator, is updated to fool it). The encoder is
+deterministic, the first of the paper's three choices of q(z|x) (Sec. 2), so the code is z = f(x).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from explorer.config import BackpropConfig, param
+from explorer.nn import ACTIVATIONS, hidden_widths, mlp
+from explorer.registry import register
+from explorer.variants.base import Autoencoder, Stage, adam
+
+MIXTURE_COMPONENTS = 10  # one per digit class, as in the paper's Fig. 2b
+MIXTURE_RADIUS = 2.0     # the components' centres lie on a circle of this radius
+
+
+@dataclass
+class AAEConfig(BackpropConfig):
+    hidden: str = param("auto", help="Encoder widths, comma-separated; the decoder mirrors them and the "
+                                     "discriminator copies them. 'auto' is the paper's 1000,1000 for 28x28 "
+                                     "and scaled down for smaller images.")
+    activation: str = param("relu", choices=tuple(ACTIVATIONS), help="Hidden nonlinearity (the paper's ReLU).")
+    prior: str = param("gaussian", choices=("gaussian", "mixture"),
+                       help="p(z) the codes are pushed to: N(0, I), or a ring of 10 Gaussians in the first "
+                            "two dimensions (standard normal in the others), as in the paper's Fig. 2b.")
+    adversarial_lr: float = param(2e-4, min=1e-6, max=10.0,
+                                  help="Learning rate of the regularisation phase (discriminator and "
+                                       "generator updates); lr is the reconstruction phase's.")
+
+
+def mixture_centres(latent_dim: int) -> Tensor:
+    """(10, K) component means: evenly spaced on a circle in dims (0, 1), or on a line when K = 1."""
+    centres = torch.zeros(MIXTURE_COMPONENTS, latent_dim)
+    if latent_dim == 1:
+        centres[:, 0] = torch.linspace(-MIXTURE_RADIUS, MIXTURE_RADIUS, MIXTURE_COMPONENTS)
+    else:
+        angles = 2 * math.pi * torch.arange(MIXTURE_COMPONENTS) / MIXTURE_COMPONENTS
+        centres[:, 0], centres[:, 1] = MIXTURE_RADIUS * angles.cos(), MIXTURE_RADIUS * angles.sin()
+    return centres
+
+
+def sample_mixture(n: int, latent_dim: int) -> Tensor:
+    """(n, K) draws from the ring of Gaussians. In the placed dimensions each component's standard
+    deviation is a quarter of the distance between neighbouring centres, so the 10 modes stay apart."""
+    centres = mixture_centres(latent_dim)
+    std = torch.ones(latent_dim)
+    std[:2] = (centres[1] - centres[0]).norm() / 4
+    return centres[torch.randint(MIXTURE_COMPONENTS, (n,))] + torch.randn(n, latent_dim) * std
+
+
+@register("aae", config=AAEConfig,
+          description="Adversarial autoencoder: a discriminator on the code pushes the codes' distribution "
+                      "to the prior (Gaussian or a mixture of 10).",
+          paper="Makhzani, Shlens, Jaitly, Goodfellow & Frey, Adversarial Autoencoders, ICLR workshop 2016 "
+                "(arXiv:1511.05644)")
+class AAE(Autoencoder):
+    gaussian_latent = True  # the default prior; an instance with the mixture prior sets False
+
+    def __init__(self, config: AAEConfig, input_shape, n_classes=0):
+        super().__init__(config, input_shape, n_classes)
+        self.gaussian_latent = config.prior == "gaussian"
+        widths = hidden_widths(config.hidden, self.input_dim, paper_widths=(1000, 1000))
+        # (B, D) -> (B, K): a linear code layer, so the codes can take any value the prior can.
+        self.encoder = nn.Sequential(nn.Flatten(), mlp((self.input_dim, *widths, config.latent_dim),
+                                                       config.activation))
+        self.decoder = mlp((config.latent_dim, *widths[::-1], self.input_dim), config.activation)
+        # (B, K) -> (B, 1) logit that z was drawn from the prior rather than produced by the encoder.
+        self.discriminator = mlp((config.latent_dim, *widths, 1), config.activation)
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.encoder(x)  # (B, K)
+
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.decoder(z)  # (B, D)
+
+    def sample_prior(self, n: int) -> Tensor:
+        """(n, K) draws from p(z), on the model's device."""
+        k = self.latent_dim
+        z = torch.randn(n, k) if self.config.prior == "gaussian" else sample_mixture(n, k)
+        return z.to(self.decoder[0].weight.device)
+
+    def generator_loss(self, codes: Tensor) -> Tensor:
+        """-log D(z) for the encoder's codes (B, K): the non-saturating generator loss of
+        Goodfellow et al. 2014 (Sec. 3), which the paper's generator update minimises."""
+        logits = self.discriminator(codes).squeeze(1)  # (B,)
+        return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+    def discriminator_loss(self, prior_samples: Tensor, codes: Tensor) -> tuple[Tensor, Tensor]:
+        """-log D(z_prior) - log(1 - D(z_code)), batch-averaged, and the fraction of the 2B
+        samples the discriminator labels correctly (1/2 when q(z) matches p(z))."""
+        real, fake = self.discriminator(prior_samples).squeeze(1), self.discriminator(codes).squeeze(1)
+        loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+        accuracy = ((real > 0).float().mean() + (fake < 0).float().mean()) / 2
+        return loss, accuracy
+
+    def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        """The terms the encoder minimises: reconstruction, and fooling the current discriminator."""
+        z = self.encode(x)
+        return {"recon": self.reconstruction_term(self.decode_logits(z), x), "generator": self.generator_loss(z)}
+
+    def training_stages(self) -> list[Stage]:
+        autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()]
+        optimizers = {"autoencoder": adam(autoencoder, self.config.lr),
+                      "discriminator": adam(self.discriminator.parameters(), self.config.adversarial_lr),
+                      "generator": adam(self.encoder.parameters(), self.config.adversarial_lr)}
+        return [Stage("train", self.config.epochs, optimizers)]
+
+    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
+        """The paper's reconstruction phase, then its regularisation phase, on one batch (Sec. 2)."""
+        optimizers = stage.optimizers
+        recon = self.reconstruction_term(self.decode_logits(self.encode(x)), x)
+        _update(optimizers["autoencoder"], recon)
+        with torch.no_grad():
+            codes = self.encode(x)  # (B, K): the discriminator's negatives
+        discriminator, accuracy = self.discriminator_loss(self.sample_prior(len(x)), codes)
+        _update(optimizers["discriminator"], discriminator)
+        generator = self.generator_loss(self.encode(x))
+        _update(optimizers["generator"], generator)
+        return {"recon": recon.detach(), "discriminator": discriminator.detach(),
+                "generator": generator.detach(), "discriminator_accuracy": accuracy}
+
+
+def _update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
+    """One gradient step of ``optimizer``'s parameters on ``loss`` (other parameters' grads are
+    left for their own optimizer's zero_grad)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()

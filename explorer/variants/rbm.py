@@ -1,0 +1,180 @@
+"""The restricted Boltzmann machine, trained by contrastive divergence (Hinton 2002) or its
+persistent form (Tieleman 2008), and the RBM layer that the deep belief net (dbn_ae) stacks.
+
+CD is written as a loss: the gap between the mean free energy of the data and of the negative
+("model") particles, the particles drawn without gradient. Its gradient is minus the CD estimate of
+the log-likelihood gradient, so one plain SGD step on it is the CD update
+dW = lr (<h v^T>_data - <h v^T>_model), with the same meaning of ``lr`` as scikit-learn's BernoulliRBM.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from explorer import losses
+from explorer.config import TrainedConfig, inherit, param
+from explorer.registry import register
+from explorer.variants.base import Autoencoder, Stage
+
+
+class BernoulliRBMLayer(nn.Module):
+    """Binary visible units v (B, V), binary or linear-Gaussian hidden units h (B, H).
+
+    Energy with binary hidden units: E(v, h) = -b.v - c.h - h.W v  (Hinton 2002).
+    ``linear_hidden`` gives the code layer of Hinton & Salakhutdinov (2006): h | v ~ N(W v + c, I),
+    i.e. an extra h.h / 2 in the energy.
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, linear_hidden: bool = False):
+        super().__init__()
+        self.linear_hidden = linear_hidden
+        # N(0, 0.01^2) weights and zero biases: Hinton's practical guide (2010) Sec. 8, and scikit-learn's.
+        self.weight = nn.Parameter(0.01 * torch.randn(n_hidden, n_visible))  # (H, V)
+        self.hidden_bias = nn.Parameter(torch.zeros(n_hidden))  # (H,)
+        self.visible_bias = nn.Parameter(torch.zeros(n_visible))  # (V,)
+
+    def hidden_input(self, v: Tensor) -> Tensor:
+        """(B, V) -> (B, H): W v + c."""
+        return F.linear(v, self.weight, self.hidden_bias)
+
+    def hidden_probs(self, v: Tensor) -> Tensor:
+        """(B, V) -> (B, H): E[h | v], i.e. P(h = 1 | v) = sigmoid(W v + c), or W v + c for linear units."""
+        activation = self.hidden_input(v)
+        return activation if self.linear_hidden else torch.sigmoid(activation)
+
+    def sample_hidden(self, v: Tensor) -> Tensor:
+        """(B, V) -> (B, H): a sample of h | v (binary, or the mean plus unit-variance Gaussian noise)."""
+        mean = self.hidden_probs(v)
+        return mean + torch.randn_like(mean) if self.linear_hidden else torch.bernoulli(mean)
+
+    def visible_logits(self, h: Tensor) -> Tensor:
+        """(B, H) -> (B, V): W^T h + b, the logits of P(v = 1 | h)."""
+        return F.linear(h, self.weight.t(), self.visible_bias)
+
+    def visible_probs(self, h: Tensor) -> Tensor:
+        return torch.sigmoid(self.visible_logits(h))
+
+    def free_energy(self, v: Tensor) -> Tensor:
+        """(B, V) -> (B,): F(v) = -log sum_h exp(-E(v, h)), up to a constant.
+
+        Binary hidden units: F(v) = -b.v - sum_j softplus(x_j), x = W v + c.
+        Linear hidden units: the Gaussian integral gives F(v) = -b.v - |x|^2 / 2 (dropping H log sqrt(2 pi)).
+        """
+        activation = self.hidden_input(v)
+        hidden_term = 0.5 * activation.square() if self.linear_hidden else F.softplus(activation)
+        return -(v @ self.visible_bias) - hidden_term.sum(1)
+
+    def gibbs_steps(self, h: Tensor, k: int) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        """``k`` alternating Gibbs steps from hidden states h (B, H); yields (P(v|h), v, h') per step.
+
+        The visible states are binary samples, as in the paper's "confabulation" (H&S 2006, SOM).
+        Call under ``torch.no_grad()``: the particles are constants of the CD loss.
+        """
+        for _ in range(k):
+            v_probs = self.visible_probs(h)  # (B, V)
+            v = torch.bernoulli(v_probs)
+            h = self.sample_hidden(v)  # (B, H)
+            yield v_probs, v, h
+
+    def negative_particles(self, h: Tensor, k: int) -> tuple[Tensor, Tensor]:
+        """The visible and hidden samples (B, V), (B, H) after ``k`` Gibbs steps from ``h``, without gradient."""
+        with torch.no_grad():
+            *_, (_, v, h) = self.gibbs_steps(h, k)
+        return v, h
+
+    def cd_loss(self, v_data: Tensor, v_model: Tensor) -> Tensor:
+        """mean F(v_data) - mean F(v_model): minus the CD estimate of the log-likelihood gradient
+        (Hinton 2002, eq. 5). Gradients reach only the parameters; ``v_model`` must be detached."""
+        return self.free_energy(v_data).mean() - self.free_energy(v_model).mean()
+
+    def cd_k_loss(self, v_data: Tensor, k: int = 1) -> Tensor:
+        """CD-k: the negative chain starts from a hidden sample given the data (B, V)."""
+        with torch.no_grad():
+            h_data = self.sample_hidden(v_data)
+        return self.cd_loss(v_data, self.negative_particles(h_data, k)[0])
+
+    def reconstruction_cross_entropy(self, v: Tensor) -> Tensor:
+        """The usual CD monitor (Hinton 2010, Sec. 5): cross-entropy of one mean-field up-down pass."""
+        return losses.reconstruction(self.visible_logits(self.hidden_probs(v)), v, "bce")
+
+
+@dataclass
+class RBMConfig(TrainedConfig):
+    epochs: int = inherit(TrainedConfig, "epochs", 30)
+    batch_size: int = inherit(TrainedConfig, "batch_size", 20)
+    lr: float = inherit(TrainedConfig, "lr", 0.05)
+    cd_k: int = param(1, min=1, max=100, help="Gibbs steps per negative sample (CD-k); 1 is Hinton's CD-1.")
+    persistent: bool = param(False, help="Persistent CD (Tieleman 2008): keep the negative chains running "
+                                         "between updates instead of restarting them at the data.")
+
+
+@register("rbm", config=RBMConfig,
+          description="Bernoulli restricted Boltzmann machine: code = P(h=1|v), trained by (persistent) "
+                      "contrastive divergence with plain SGD.",
+          paper="Hinton, Training products of experts by minimizing contrastive divergence, Neural Comput. 2002; "
+                "Tieleman, Training RBMs using approximations to the likelihood gradient, ICML 2008")
+class RBM(Autoencoder):
+    """latent_dim hidden units. encode: P(h = 1 | v) (B, K); decode: P(v = 1 | h) (B, C, H, W)."""
+
+    def __init__(self, config: RBMConfig, input_shape, n_classes=0):
+        super().__init__(config, input_shape, n_classes)
+        self.rbm = BernoulliRBMLayer(self.input_dim, config.latent_dim)
+        # PCD's fantasy particles, as hidden samples (N_chains, K); not saved with the weights.
+        self.register_buffer("chain", torch.zeros(0, config.latent_dim), persistent=False)
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.rbm.hidden_probs(x.flatten(1))  # (B, K)
+
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.rbm.visible_logits(z)  # (B, D)
+
+    def free_energy(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B,)."""
+        return self.rbm.free_energy(x.flatten(1))
+
+    def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        """The CD (or PCD) loss; with ``persistent`` each call advances the persistent chains."""
+        v_data = x.flatten(1)  # (B, D)
+        if not self.config.persistent:
+            return {"free_energy_gap": self.rbm.cd_k_loss(v_data, self.config.cd_k)}
+        chain = self._persistent_chain(v_data)
+        v_model, h_model = self.rbm.negative_particles(chain, self.config.cd_k)
+        self.chain[:len(v_data)] = h_model
+        return {"free_energy_gap": self.rbm.cd_loss(v_data, v_model)}
+
+    def _persistent_chain(self, v_data: Tensor) -> Tensor:
+        """The first B chains, (B, K); new chains start at hidden samples of the data."""
+        if len(self.chain) < len(v_data):
+            with torch.no_grad():
+                self.chain = torch.cat([self.chain, self.rbm.sample_hidden(v_data[len(self.chain):])])
+        return self.chain[:len(v_data)]
+
+    def reset_chain(self) -> None:
+        self.chain = self.chain.new_zeros(0, self.latent_dim)
+
+    def training_stages(self) -> list[Stage]:
+        sgd = torch.optim.SGD(self.parameters(), lr=self.config.lr)
+        name = "pcd" if self.config.persistent else "cd"
+        return [Stage(name, self.config.epochs, {"model": sgd}, on_start=self.reset_chain)]
+
+    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
+        """The CD update, plus the reconstruction cross-entropy as an untrained monitor."""
+        terms = super().training_step(x, y, stage)
+        with torch.no_grad():
+            terms["recon_bce"] = self.rbm.reconstruction_cross_entropy(x.flatten(1))
+        return terms
+
+    @torch.no_grad()
+    def gibbs_chain(self, k_steps: int, start: Tensor) -> list[Tensor]:
+        """P(v = 1 | h) after each of ``k_steps`` Gibbs steps from images ``start`` (B, C, H, W):
+        a list of k_steps tensors (B, C, H, W), for a strip of the chain's fantasies."""
+        h = self.rbm.sample_hidden(start.flatten(1))
+        return [v_probs.reshape(-1, *self.input_shape) for v_probs, _, _ in self.rbm.gibbs_steps(h, k_steps)]
+
+    def sample(self, k_steps: int, start: Tensor) -> Tensor:
+        """(B, C, H, W) visible probabilities after ``k_steps`` Gibbs steps from ``start``."""
+        return self.gibbs_chain(k_steps, start)[-1]

@@ -1,0 +1,98 @@
+"""The Trainer on every path a user meets: learning, stopping, diverging, reproducing."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from explorer.errors import DeviceError
+from explorer.registry import make_config
+from explorer.training import Callback, Trainer, train
+from explorer.devices import available_devices, resolve_device
+
+
+def test_loss_falls_on_digits(digits):
+    trainer = train("deep_ae", digits, make_config("deep_ae", epochs=8), device="cpu", seed=0)
+    first, last = trainer.history[0], trainer.history[-1]
+    assert trainer.status == "finished" and len(trainer.history) == 8
+    assert last["recon"] < 0.8 * first["recon"]
+    assert last["test_sq_err"] < 0.8 * first["test_sq_err"]
+    assert {"stage", "epoch", "recon", "test_sq_err", "seconds"} <= set(last)
+
+
+class StopAtBatch(Callback):
+    def __init__(self, batch):
+        self.batch, self.seen = batch, []
+
+    def on_batch_end(self, trainer, progress):
+        self.seen.append((progress.epoch, progress.batch))
+        if progress.epoch == 2 and progress.batch == self.batch:
+            trainer.request_stop()
+
+
+def test_stop_request_is_honoured_within_one_batch_and_keeps_the_model(digits):
+    stopper = StopAtBatch(3)
+    trainer = train("ae", digits, make_config("ae", epochs=50), device="cpu", seed=0, callbacks=[stopper])
+    assert trainer.status == "stopped"
+    assert stopper.seen[-1] == (2, 3), "training went on after the stop request"
+    assert len(trainer.history) == 2
+    assert trainer.history[-1]["test_sq_err"] < trainer.history[0]["test_sq_err"] * 1.5
+    assert not trainer.model.training
+
+
+class PoisonWeights(Callback):
+    """Writes NaN into the first weight during epoch 3, as an exploding update would."""
+
+    def on_train_start(self, trainer):
+        self.after_epoch_2 = None
+
+    def on_epoch_end(self, trainer, record):
+        if record["epoch"] == 2:
+            self.after_epoch_2 = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+    def on_batch_end(self, trainer, progress):
+        if progress.epoch == 3 and progress.batch == 2:
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("nan"))
+
+
+def test_divergence_guard_stops_and_restores_last_good_weights(digits):
+    poison = PoisonWeights()
+    trainer = train("ae", digits, make_config("ae", epochs=10), device="cpu", seed=0, callbacks=[poison])
+    assert trainer.status == "diverged"
+    assert "non-finite" in trainer.message and "learning rate" in trainer.message
+    assert len(trainer.history) == 2
+    for name, value in trainer.model.state_dict().items():
+        assert torch.equal(value, poison.after_epoch_2[name]), name
+
+
+def test_same_seed_same_weights_different_seed_different(tiny_dataset):
+    def weights(seed):
+        trainer = train("vae", tiny_dataset, make_config("vae", epochs=3), device="cpu", seed=seed)
+        return trainer.model.state_dict()
+
+    a, b, c = weights(7), weights(7), weights(8)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_progress_reports_rate_and_time_left(tiny_dataset):
+    seen = []
+
+    class Record(Callback):
+        def on_batch_end(self, trainer, progress):
+            seen.append(progress)
+
+    train("ae", tiny_dataset, make_config("ae", epochs=2, batch_size=32), device="cpu", callbacks=[Record()])
+    last = seen[-1]
+    assert len(seen) == 2 * 3 and last.batch == last.n_batches == 3
+    assert last.samples_seen == last.total_samples == 2 * 96 and last.fraction == 1.0
+    assert last.samples_per_second > 0 and last.seconds_left == 0
+
+
+def test_devices_auto_cpu_and_absent():
+    assert "cpu" in available_devices()
+    assert resolve_device("cpu").type == "cpu"
+    assert str(resolve_device("auto")) in available_devices()
+    absent = "cuda:7" if torch.cuda.device_count() < 8 else "mps"
+    with pytest.raises(DeviceError, match="available: cpu"):
+        resolve_device(absent)

@@ -1,0 +1,43 @@
+"""AppTest drives the app as a script: open it, train a tiny model, see its reconstructions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def test_app_opens_on_digits_without_setup():
+    at = open_app()
+    assert not at.exception
+    assert at.session_state["dataset"] == "digits"
+    assert at.selectbox(key="variant").value == "deep_ae"
+    assert at.query_params["dataset"] == ["digits"] or at.query_params["dataset"] == "digits"
+
+
+def test_train_a_tiny_model_and_see_its_error_against_pca():
+    at = open_app()
+    at.selectbox(key="variant").set_value("ae").run()
+    at.number_input(key="cfg.ae.epochs").set_value(3)
+    at.number_input(key="cfg.ae.latent_dim").set_value(2)
+    at.button(key="FormSubmitter:train_form_ae-Train").click().run()
+    job = at.session_state["job"]
+    job.join(120)
+    at.run()
+    assert not at.exception
+    current = at.session_state["current"]
+    assert current.origin == "trained here" and current.variant == "ae" and len(current.history) == 3
+    assert any("PCA with 2 components" in c.value for c in at.caption)
+    assert [s.value for s in at.success] == ["Training finished."]
+
+
+def test_url_query_params_choose_dataset_and_variant():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["variant"] = "vae"
+    at.run()
+    assert not at.exception and at.selectbox(key="variant").value == "vae"
