@@ -102,6 +102,27 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from explorer.data import load_dataset
+    from explorer.report import build_report, markdown_table, write_report
+    dataset = load_dataset(args.dataset, args.data_dir)
+    variants = args.variants.split(",") if args.variants else None
+    progress = (lambda row: print(f"{row['variant']}: {row['test_sq_err_per_image']:.3f} "
+                                  f"({row['ratio_to_pca']:.2f}x PCA)", file=sys.stderr))
+    rows = build_report(dataset, args.latent_dim, variants=variants, source=args.source,
+                        epochs_scale=args.epochs_scale, device=args.device, seed=args.seed, on_row=progress)
+    if args.out:
+        write_report(rows, args.out, f"{dataset.name}, code size {args.latent_dim}")
+    print(json.dumps(rows, indent=2) if args.json else markdown_table(rows))
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from explorer.pretrain import run
+    run(args.dataset, args.variant, args.latent_dim, args.device, log=lambda line: print(line, flush=True))
+    return 0
+
+
 def cmd_download(args) -> int:
     from explorer.data import download
     print(f"{args.name} is in {download(args.name, args.dest)}")
@@ -148,6 +169,25 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--dataset", help="the data to evaluate on, if not the recorded one")
     evaluate.add_argument("--data-dir")
+    report = commands.add_parser("report", help="every variant at one code size against PCA, in one table")
+    report.add_argument("--dataset", default="digits")
+    report.add_argument("--data-dir")
+    report.add_argument("--latent-dim", type=int, default=8)
+    report.add_argument("--epochs-scale", type=float, default=1.0,
+                        help="multiply each variant's default epochs (scaled to the dataset size)")
+    report.add_argument("--source", default="train",
+                        help="train, pretrained (shipped weights, training what is missing) or a folder of "
+                             "<variant>-<latent> checkpoints")
+    report.add_argument("--variants", help="comma-separated subset (default: all)")
+    report.add_argument("--device", default="auto")
+    report.add_argument("--seed", type=int, default=0)
+    report.add_argument("--json", action="store_true")
+    report.add_argument("--out", help="write the table as markdown here, and JSON beside it")
+    pretrain = commands.add_parser("pretrain", help="train the shipped gallery (resumes where it stopped)")
+    pretrain.add_argument("--dataset")
+    pretrain.add_argument("--variant")
+    pretrain.add_argument("--latent-dim", type=int)
+    pretrain.add_argument("--device", default="auto")
     download = commands.add_parser("download", help="fetch a dataset's official files (needs the network)")
     download.add_argument("name")
     download.add_argument("--dest", help="target directory (default: the user cache)")
@@ -168,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser, config_cls = build_parser(argv)
         args = parser.parse_args(argv)
-        handlers = {"list": cmd_list, "eval": cmd_eval, "download": cmd_download,
+        handlers = {"list": cmd_list, "eval": cmd_eval, "download": cmd_download, "report": cmd_report,
+                    "pretrain": cmd_pretrain,
                     "train": lambda a: cmd_train(a, config_cls)}
         return handlers[args.command](args)
     except ExplorerError as error:

@@ -169,3 +169,75 @@ def ssim(x: np.ndarray, x_hat: np.ndarray, data_range: float = 1.0) -> np.ndarra
     similarity = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)
                   / ((mu_x.square() + mu_y.square() + c1) * (var_x + var_y + c2)))
     return similarity.flatten(1).mean(1).numpy()
+
+
+def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                 test_labels: np.ndarray, k: int = 5) -> float:
+    """Accuracy of a k-NN majority vote (Euclidean, ties to the nearest) on codes, train -> test."""
+    neighbours, _ = CodeIndex().fit(train_codes).query(test_codes, k)
+    votes = train_labels[neighbours]  # (Q, k), nearest first
+    n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    counts = np.zeros((len(votes), n_classes))
+    np.add.at(counts, (np.arange(len(votes))[:, None], votes), 1.0 + 1e-3 / (1 + np.arange(k)))
+    return float((counts.argmax(1) == test_labels).mean())
+
+
+def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                          test_labels: np.ndarray, seed: int = 0) -> float:
+    """Test accuracy of multinomial logistic regression on standardised codes (a linear probe)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+    probe.fit(train_codes, train_labels)
+    return float(probe.score(test_codes, test_labels))
+
+
+# --- 2-D map quality: how well a map keeps the labels and the neighbourhoods of its inputs ------
+
+MAP_QUALITY_POINTS = 2000  # maps are scored on a seeded subsample of at most this many points
+
+
+def map_subsample(n: int, max_points: int = MAP_QUALITY_POINTS, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded subsample of ``n`` points; all of them when ``n <= max_points``."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+
+
+def knn_accuracy_2d(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 5,
+                    max_points: int = MAP_QUALITY_POINTS) -> float:
+    """``folds``-fold cross-validated k-NN label accuracy on a map (N, 2): each point is classified
+    by :func:`knn_accuracy`'s vote among its k nearest points in the other folds (seeded folds, on
+    at most ``max_points`` points); the fraction classified correctly."""
+    keep = map_subsample(len(points), max_points)
+    points, labels = np.asarray(points, np.float32)[keep], np.asarray(labels)[keep]
+    fold_of = np.random.default_rng(0).permutation(len(points)) % folds
+    correct = 0.0
+    for fold in range(folds):
+        test, train = fold_of == fold, fold_of != fold
+        if test.any() and train.sum() >= k:
+            correct += knn_accuracy(points[train], labels[train], points[test], labels[test], k) * test.sum()
+    return correct / len(points)
+
+
+def trustworthiness_2d(inputs: np.ndarray, points: np.ndarray, k: int = 5,
+                       max_points: int = MAP_QUALITY_POINTS) -> float:
+    """Trustworthiness (Venna & Kaski 2001; sklearn.manifold.trustworthiness) of the map ``points``
+    (N, 2) of ``inputs`` (N, D): 1 when every point's k map neighbours are among its k input
+    neighbours. On at most ``max_points`` points."""
+    from sklearn.manifold import trustworthiness
+    keep = map_subsample(len(points), max_points)
+    inputs = np.asarray(inputs, np.float32).reshape(len(inputs), -1)[keep]
+    return float(trustworthiness(inputs, np.asarray(points, np.float32)[keep], n_neighbors=k))
+
+
+def silhouette_2d(points: np.ndarray, labels: np.ndarray, max_points: int = MAP_QUALITY_POINTS) -> float:
+    """Mean silhouette of the classes on the map (Rousseeuw 1987; sklearn.metrics.silhouette_score),
+    in [-1, 1]; NaN with fewer than two classes. On at most ``max_points`` points."""
+    from sklearn.metrics import silhouette_score
+    keep = map_subsample(len(points), max_points)
+    labels = np.asarray(labels)[keep]
+    if not 2 <= len(np.unique(labels)) < len(labels):
+        return float("nan")
+    return float(silhouette_score(np.asarray(points, np.float32)[keep], labels))

@@ -53,3 +53,48 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, t
     figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
                          legend=dict(itemsizing="constant"))
     return figure
+
+
+# --- denoise, anomaly, rbm pages ----------------------------------------------------------------
+
+def _small_layout(figure: go.Figure, x_title: str, y_title: str, height: int) -> go.Figure:
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, height=height,
+                         margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return figure
+
+
+def level_curves(levels: np.ndarray, curves: dict[str, np.ndarray], level_name: str, y_title: str = "PSNR (dB)",
+                 title: str = "", marker_at: float | None = None, height: int = 340) -> go.Figure:
+    """One line per method of a score against noise level; a dotted line at the chosen level."""
+    figure = go.Figure()
+    for name, values in curves.items():
+        figure.add_trace(go.Scatter(x=levels, y=values, mode="lines+markers", name=name))
+    if marker_at is not None:
+        figure.add_vline(x=marker_at, line_dash="dot", line_color="grey")
+    figure.update_layout(title=title)
+    return _small_layout(figure, level_name, y_title, height)
+
+
+def histograms(groups: dict[str, np.ndarray], x_title: str, title: str = "", threshold: float | None = None,
+               height: int = 340, bins: int = 60) -> go.Figure:
+    """Overlaid histograms of one score for a few groups, on shared bins; an optional threshold line."""
+    values = np.concatenate([np.asarray(v, np.float64) for v in groups.values()])
+    edges = np.histogram_bin_edges(values[np.isfinite(values)], bins=bins)
+    figure = go.Figure()
+    for name, group in groups.items():
+        figure.add_trace(go.Histogram(x=group, name=name, opacity=0.65 if len(groups) > 1 else 1.0,
+                                      xbins=dict(start=edges[0], end=edges[-1], size=edges[1] - edges[0])))
+    figure.update_layout(barmode="overlay", title=title, showlegend=len(groups) > 1)
+    if threshold is not None:
+        figure.add_vline(x=threshold, line_dash="dash", line_color="crimson", annotation_text="threshold")
+    return _small_layout(figure, x_title, "images", height)
+
+
+def roc_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "", height: int = 340) -> go.Figure:
+    """ROC curves {name: (false positive rates, true positive rates)} with the chance diagonal."""
+    figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"),
+                                  name="chance"))
+    for name, (fpr, tpr) in curves.items():
+        figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=name))
+    figure.update_layout(title=title)
+    return _small_layout(figure, "false positive rate", "true positive rate", height)

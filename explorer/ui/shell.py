@@ -12,6 +12,10 @@ PAGES_DIR = Path(__file__).parent / "pages"
 # (file, title, icon, url path); the first is the landing page.
 PAGES = [
     ("model.py", "Model", ":material/model_training:", "model"),
+    ("denoise.py", "Denoise", ":material/auto_fix_high:", "denoise"),
+    ("anomaly.py", "Anomaly", ":material/troubleshoot:", "anomaly"),
+    ("rbm.py", "RBM", ":material/grain:", "rbm"),
+    ("compare.py", "Compare", ":material/compare:", "compare"),
 ]
 
 

@@ -90,8 +90,21 @@ def current() -> CurrentModel | None:
     return model if model is not None and model.dataset_name == st.session_state.dataset else None
 
 
+SESSION_MODELS_KEPT = 24
+
+
 def set_current(model: CurrentModel) -> None:
     st.session_state.current = model
+    remember(model)
+
+
+def remember(model: CurrentModel) -> None:
+    """Keep ``model`` in this session's list (what the Compare page offers), newest last, bounded."""
+    kept = st.session_state.setdefault("session_models", {})
+    kept.pop(model.key, None)
+    kept[model.key] = model
+    while len(kept) > SESSION_MODELS_KEPT:
+        kept.pop(next(iter(kept)))
 
 
 def try_load_pretrained(latent_dim: int | None = None) -> bool:

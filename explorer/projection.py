@@ -1,0 +1,253 @@
+"""2-D maps of codes or pixels: PCA and UMAP behind scikit-learn style ``fit`` / ``transform``.
+
+A map is fitted once on a fixed set of points (the test images, say); a new point is placed with
+``transform`` on the fitted projector, never by refitting, so the map does not move under it.
+
+Placing a new point in a UMAP map (McInnes, Healy & Melville, UMAP: Uniform Manifold Approximation
+and Projection for Dimension Reduction, arXiv:1802.03426, 2018, Sec. 3 and umap-learn's
+``UMAP.transform``) starts from the fuzzy membership of the point in its k nearest fitted points:
+
+    d_1 <= ... <= d_k   exact Euclidean distances to its k nearest fitted inputs
+    sigma               solves  sum_{j=2..k} exp(-d_j / sigma) = log2(k)   (binary search, 64 steps;
+                        rho = 0 because transform uses local_connectivity - 1 = 0; floored at
+                        1e-3 x the mean of all the batch's d, as umap-learn does)
+    w_j = exp(-d_j / sigma),  y = sum_j w_j e_j / sum_j w_j   (e_j: the neighbours' embeddings)
+    and if some d_j = 0 the point is a copy of a fitted input: y = e_j exactly.
+
+That is umap-learn's ``init_graph_transform``. umap-learn then runs up to 100 more epochs of
+SGD on the new points with the fitted embedding held fixed; we stop at the initialisation, for
+every projector whether fitted here or loaded from arrays, so both paths give the same map, a
+fitted point lands exactly on its own embedding, placing one point takes milliseconds and no
+numba code, and the saved state is plain arrays (``.npz``, never pickle).
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from explorer.errors import ConfigError, DataError
+from explorer.search import CodeIndex
+
+# numba-compiled UMAP is not safe to fit from two threads (Streamlit sessions) at once.
+UMAP_LOCK = threading.Lock()
+UMAP_RANDOM_STATE = 42
+SIGMA_FLOOR = 1e-3           # umap-learn's MIN_K_DIST_SCALE
+SIGMA_SEARCH_STEPS = 64      # umap-learn's n_iter in smooth_knn_dist
+
+
+def _as_matrix(x: np.ndarray) -> np.ndarray:
+    """(N, ...) -> (N, D) float32, C-contiguous; refuses empty or non-finite input."""
+    matrix = np.ascontiguousarray(np.asarray(x, np.float32).reshape(len(x), -1))
+    if matrix.size == 0 or not np.isfinite(matrix).all():
+        raise ConfigError(f"a projection needs a non-empty, finite (N, D) array, got shape {matrix.shape}")
+    return matrix
+
+
+def fingerprint(x: np.ndarray) -> str:
+    """Short sha256 of an array's shape and float32 bytes: ties a saved map to its inputs."""
+    matrix = _as_matrix(x)
+    return hashlib.sha256(f"{matrix.shape};".encode() + matrix.tobytes()).hexdigest()[:16]
+
+
+def check_is_fitted(projector, attribute: str) -> None:
+    if not hasattr(projector, attribute):
+        raise ConfigError(f"{type(projector).__name__} is not fitted yet: call fit(X) before transform")
+
+
+class PCAProjector:
+    """The first two principal axes of the centred inputs (SVD); signs fixed so that each axis's
+    largest-magnitude coefficient is positive."""
+
+    kind = "pca"
+
+    def __init__(self, n_components: int = 2):
+        self.n_components = n_components
+
+    def fit(self, x: np.ndarray) -> "PCAProjector":
+        """``x``: (N, D). Sets ``mean_`` (D,), ``components_`` (2, D), ``explained_variance_ratio_``
+        (2,), ``embedding_`` (N, 2) and ``fit_seconds_``."""
+        x = _as_matrix(x)
+        start = time.perf_counter()
+        self.mean_ = x.mean(0)
+        _, singular, axes = np.linalg.svd(x - self.mean_, full_matrices=False)
+        axes = axes[:self.n_components]
+        if len(axes) < self.n_components:  # one-dimensional input: the second axis is flat
+            axes = np.vstack([axes, np.zeros((self.n_components - len(axes), x.shape[1]), axes.dtype)])
+        signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
+        self.components_ = (axes * np.where(signs == 0, 1, signs)[:, None]).astype(np.float32)
+        variance = singular ** 2
+        ratio = variance[:self.n_components] / max(variance.sum(), np.finfo(np.float32).tiny)
+        self.explained_variance_ratio_ = np.pad(ratio, (0, self.n_components - len(ratio))).astype(np.float32)
+        self.embedding_ = self.transform(x)
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """(M, D) -> (M, 2)."""
+        check_is_fitted(self, "components_")
+        return (_as_matrix(x) - self.mean_) @ self.components_.T
+
+    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        return self.fit(x).embedding_
+
+    def state(self) -> dict[str, np.ndarray]:
+        check_is_fitted(self, "components_")
+        return {"kind": np.array(self.kind), "mean": self.mean_, "components": self.components_,
+                "explained_variance_ratio": self.explained_variance_ratio_, "embedding": self.embedding_,
+                "fit_seconds": np.array(self.fit_seconds_)}
+
+    @classmethod
+    def from_state(cls, state: dict, inputs: np.ndarray | None = None) -> "PCAProjector":
+        projector = cls(int(state["components"].shape[0]))
+        projector.mean_ = np.asarray(state["mean"], np.float32)
+        projector.components_ = np.asarray(state["components"], np.float32)
+        projector.explained_variance_ratio_ = np.asarray(state["explained_variance_ratio"], np.float32)
+        projector.embedding_ = np.asarray(state["embedding"], np.float32)
+        projector.fit_seconds_ = float(state["fit_seconds"])
+        return projector
+
+
+class UMAPProjector:
+    """UMAP (McInnes et al. 2018) fitted under :data:`UMAP_LOCK` with a fixed random state; new
+    points placed by the kNN-weighted rule in this module's docstring."""
+
+    kind = "umap"
+
+    def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, random_state: int = UMAP_RANDOM_STATE):
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.random_state = random_state
+
+    def fit(self, x: np.ndarray) -> "UMAPProjector":
+        """``x``: (N, D) with N >= 3. Sets ``embedding_`` (N, 2), ``inputs_`` (N, D),
+        ``n_neighbors_`` and ``fit_seconds_`` (waiting for the lock not included)."""
+        x = _as_matrix(x)
+        if len(x) < 3:
+            raise ConfigError(f"UMAP needs at least 3 points, got {len(x)}")
+        n_neighbors = min(self.n_neighbors, len(x) - 1)
+        with UMAP_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # n_jobs overridden by random_state; numba deprecations
+            import umap  # lazy: importing umap compiles numba code for seconds
+            start = time.perf_counter()
+            fitted = umap.UMAP(n_neighbors=n_neighbors, min_dist=self.min_dist, n_components=2,
+                               random_state=self.random_state).fit(x)
+            self.fit_seconds_ = time.perf_counter() - start
+        self.embedding_ = np.asarray(fitted.embedding_, np.float32)
+        self.inputs_ = x
+        self.n_neighbors_ = n_neighbors
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """(M, D) -> (M, 2): the membership-weighted mean of the k nearest fitted points' embeddings."""
+        check_is_fitted(self, "embedding_")
+        distances, neighbours = self._neighbours(_as_matrix(x))          # (M, k) each
+        sigma = _membership_sigma(distances, self.n_neighbors_)           # (M,)
+        # exp(-d_j / sigma) up to a per-row factor exp(d_1 / sigma) that the normalisation cancels
+        weights = np.exp(-(distances - distances[:, :1]) / sigma[:, None])  # (M, k)
+        placed = (weights[:, :, None] * self.embedding_[neighbours]).sum(1) / weights.sum(1, keepdims=True)
+        copies = distances[:, 0] == 0                                      # exact copies of fitted inputs
+        placed[copies] = self.embedding_[neighbours[copies, 0]]
+        return placed.astype(np.float32)
+
+    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        return self.fit(x).embedding_
+
+    def _neighbours(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact k nearest fitted inputs: candidates by one matmul, distances recomputed directly
+        (|q|^2 - 2 q.c + |c|^2 loses the exact zero of a copy in float32); ties to the lower index."""
+        if x.shape[1] != self.inputs_.shape[1]:
+            raise ConfigError(f"this map was fitted on {self.inputs_.shape[1]} features, got {x.shape[1]}")
+        if not hasattr(self, "index_"):
+            self.index_ = CodeIndex("euclidean").fit(self.inputs_)
+        k = self.n_neighbors_
+        candidates, _ = self.index_.query(x, min(len(self.inputs_), k + 5))
+        exact = np.sqrt(np.square(self.inputs_[candidates].astype(np.float64) - x[:, None, :]).sum(-1))
+        order = np.lexsort((candidates, exact), axis=1)[:, :k]
+        return np.take_along_axis(exact, order, 1), np.take_along_axis(candidates, order, 1)
+
+    def state(self, include_inputs: bool = True) -> dict[str, np.ndarray]:
+        """Arrays that rebuild this projector; without inputs, pass them to :meth:`from_state`."""
+        check_is_fitted(self, "embedding_")
+        state = {"kind": np.array(self.kind), "embedding": self.embedding_,
+                 "n_neighbors": np.array(self.n_neighbors_), "min_dist": np.array(self.min_dist),
+                 "random_state": np.array(self.random_state), "fit_seconds": np.array(self.fit_seconds_),
+                 "inputs_fingerprint": np.array(fingerprint(self.inputs_))}
+        if include_inputs:
+            state["inputs"] = self.inputs_
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict, inputs: np.ndarray | None = None) -> "UMAPProjector":
+        """``inputs`` (N, D) must be the fitted inputs when the state does not hold them."""
+        projector = cls(int(state["n_neighbors"]), float(state["min_dist"]), int(state["random_state"]))
+        inputs = state["inputs"] if "inputs" in state else inputs
+        if inputs is None:
+            raise DataError("this UMAP map was saved without its inputs: pass the points it was fitted on")
+        projector.inputs_ = _as_matrix(inputs)
+        if fingerprint(projector.inputs_) != str(state["inputs_fingerprint"]):
+            raise DataError("these points are not the ones the saved UMAP map was fitted on; refit the map")
+        projector.embedding_ = np.asarray(state["embedding"], np.float32)
+        if len(projector.embedding_) != len(projector.inputs_):
+            raise DataError("the saved UMAP map and its inputs have different numbers of points")
+        projector.n_neighbors_ = int(state["n_neighbors"])
+        projector.fit_seconds_ = float(state["fit_seconds"])
+        return projector
+
+
+def _membership_sigma(distances: np.ndarray, k: int) -> np.ndarray:
+    """(M, k) sorted distances -> (M,) sigma of umap-learn's smooth_knn_dist with rho = 0."""
+    target = np.log2(k)
+    low, high = np.zeros(len(distances)), np.full(len(distances), np.inf)
+    mid = np.ones(len(distances))
+    for _ in range(SIGMA_SEARCH_STEPS):
+        total = np.exp(-distances[:, 1:] / mid[:, None]).sum(1)
+        too_big = total > target
+        high = np.where(too_big, mid, high)
+        low = np.where(too_big, low, mid)
+        mid = np.where(np.isinf(high), mid * 2, (low + high) / 2)
+    return np.maximum(mid, SIGMA_FLOOR * distances.mean())
+
+
+PROJECTORS = {"pca": PCAProjector, "umap": UMAPProjector}
+
+
+def make_projector(kind: str):
+    try:
+        return PROJECTORS[kind]()
+    except KeyError:
+        raise ConfigError(f"unknown projection {kind!r}; choose one of {', '.join(PROJECTORS)}") from None
+
+
+def save_projection(projector, path: str | Path, **state_options) -> None:
+    """Write the projector's arrays to an ``.npz`` (no pickled objects)."""
+    np.savez_compressed(path, **projector.state(**state_options))
+
+
+def load_projection(path: str | Path, inputs: np.ndarray | None = None):
+    """A projector from :func:`save_projection`'s file; ``inputs`` for UMAP maps saved without them."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            state = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: not a readable projection file ({error})") from None
+    kind = str(state.get("kind", ""))
+    if kind not in PROJECTORS:
+        raise DataError(f"{path}: unknown projection kind {kind!r}")
+    return PROJECTORS[kind].from_state(state, inputs)
+
+
+def warm_umap_in_background(n_points: int = 64) -> threading.Thread:
+    """Start a daemon thread that fits UMAP once on a few random points, so numba compiles its code
+    before a user asks for a map (the first fit in a process otherwise spends ~30 s compiling)."""
+    def warm() -> None:
+        points = np.random.default_rng(0).normal(size=(n_points, 8)).astype(np.float32)
+        UMAPProjector(n_neighbors=5).fit(points)
+
+    thread = threading.Thread(target=warm, name="umap-warmup", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,99 @@
+"""The whole course in one table: every variant at the same code size, against PCA.
+
+Hinton & Salakhutdinov (2006) Fig. 2 compares a deep autoencoder with PCA on reconstruction
+error; this extends it to every registered variant and adds what the codes are good for:
+retrieval (P@10, against raw pixels), 5-NN and linear-probe classification.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from explorer.checkpoint import load
+from explorer.errors import CheckpointError
+from explorer.gallery import find_pretrained
+from explorer.metrics import encode_all, evaluate, knn_accuracy, linear_probe_accuracy
+from explorer.registry import list_variants, make_config
+from explorer.training import train
+
+if TYPE_CHECKING:
+    from explorer.data import ImageDataset
+    from explorer.variants.base import Autoencoder
+
+COLUMNS = [  # (key, header, format)
+    ("variant", "variant", "{}"), ("latent_dim", "code", "{}"),
+    ("test_sq_err_per_image", "test error", "{:.3f}"), ("ratio_to_pca", "× PCA", "{:.2f}"),
+    ("precision_at_10", "P@10 code", "{:.3f}"), ("precision_at_10_pixels", "P@10 pixels", "{:.3f}"),
+    ("knn_accuracy", "5-NN acc", "{:.3f}"), ("linear_probe_accuracy", "probe acc", "{:.3f}"),
+    ("train_seconds", "train s", "{:.1f}"),
+]
+
+
+def report_row(model: "Autoencoder", dataset: "ImageDataset", train_seconds: float | None = None) -> dict:
+    """``eval --json``'s metrics plus 5-NN and linear-probe accuracy on the codes."""
+    row = {**evaluate(model, dataset), "knn_accuracy": None, "linear_probe_accuracy": None,
+           "train_seconds": train_seconds}
+    if dataset.y_test is not None:
+        labels = (dataset.y_train, dataset.y_test) if model.conditional else (None, None)
+        train_codes = encode_all(model, dataset.x_train, labels[0])
+        test_codes = encode_all(model, dataset.x_test, labels[1])
+        row["knn_accuracy"] = knn_accuracy(train_codes, dataset.y_train, test_codes, dataset.y_test, 5)
+        row["linear_probe_accuracy"] = linear_probe_accuracy(train_codes, dataset.y_train, test_codes, dataset.y_test)
+    return row
+
+
+def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source: str, *, epochs_scale: float = 1.0,
+                 device: str = "auto", seed: int = 0, callbacks=()) -> tuple["Autoencoder", float | None]:
+    """A model for the table: loaded from ``pretrained``/a folder of ``<variant>-<latent>`` checkpoints,
+    else trained with the variant's defaults (epochs scaled to the dataset, times ``epochs_scale``)."""
+    if source != "train":
+        folder = (find_pretrained(dataset.name, variant, latent_dim) if source == "pretrained"
+                  else None) or None
+        path = folder.path if folder else Path(source) / f"{variant}-{latent_dim}"
+        try:
+            checkpoint = load(path)
+            return checkpoint.model, checkpoint.metrics.get("train_seconds")
+        except CheckpointError:
+            if source != "pretrained":
+                raise
+    config = make_config(variant, latent_dim=latent_dim)
+    if hasattr(config, "epochs_for"):
+        config = config.replace(epochs=max(1, round(config.epochs_for(len(dataset.x_train)) * epochs_scale)))
+    started = time.perf_counter()
+    trainer = train(variant, dataset, config, device=device, seed=seed, callbacks=callbacks)
+    return trainer.model, round(time.perf_counter() - started, 2)
+
+
+def build_report(dataset: "ImageDataset", latent_dim: int, *, variants: Iterable[str] | None = None,
+                 source: str = "train", epochs_scale: float = 1.0, device: str = "auto", seed: int = 0,
+                 on_row=None, callbacks=()) -> list[dict]:
+    names = list(variants) if variants else [spec.name for spec in list_variants()]
+    rows = []
+    for name in names:
+        model, seconds = obtain_model(name, dataset, latent_dim, source, epochs_scale=epochs_scale,
+                                      device=device, seed=seed, callbacks=callbacks)
+        rows.append(report_row(model, dataset, seconds))
+        if on_row is not None:
+            on_row(rows[-1])
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(header for _, header, _ in COLUMNS) + " |",
+             "|" + "|".join("---" if key == "variant" else "---:" for key, _, _ in COLUMNS) + "|"]
+    for row in rows:
+        cells = ["–" if row.get(key) is None else fmt.format(row[key]) for key, _, fmt in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(rows: list[dict], path: str | Path, title: str) -> tuple[Path, Path]:
+    """Markdown at ``path`` and the same rows as JSON beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# {title}\n\n{markdown_table(rows)}\n")
+    json_path = path.with_suffix(".json")
+    json_path.write_text(json.dumps(rows, indent=2))
+    return path, json_path

@@ -1,0 +1,100 @@
+"""The parts of the Compare page: which models (shipped, and trained in this session), the report
+table at one code size, and the grid of reconstructions (Hinton & Salakhutdinov 2006, Fig. 2)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from explorer import compare
+from explorer.gallery import list_pretrained
+from explorer.metrics import pca_baseline
+from explorer.report import markdown_table, report_row
+from explorer.ui import cache, state, widgets
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    key: str
+    model: object
+    train_seconds: float | None
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.latent_dim
+
+
+def entries(dataset) -> list[Entry]:
+    """Shipped models for the dataset, then this session's (deduplicated by weights), labelled uniquely."""
+    found: dict[str, Entry] = {}
+    for shipped in list_pretrained(dataset.name):
+        checkpoint = cache.pretrained_checkpoint(str(shipped.path))
+        key = f"pretrained:{shipped.path.parent.name}/{shipped.path.name}"
+        seconds = checkpoint.metrics.get("train_seconds") or shipped.card.get("train_seconds")
+        found[key] = Entry(f"{shipped.variant} (shipped)", key, checkpoint.model, seconds)
+    session = list(st.session_state.get("session_models", {}).values())
+    current = state.current()
+    for model in session + ([current] if current is not None else []):
+        if model.dataset_name == dataset.name and model.key not in found and model.variant != "pca":
+            seconds = round(sum(r.get("seconds", 0) for r in model.history), 2) if model.history else None
+            found[model.key] = Entry(f"{model.variant} ({model.origin})", model.key, model.model, seconds)
+    return _unique_labels(list(found.values()))
+
+
+def _unique_labels(found: list[Entry]) -> list[Entry]:
+    counts, seen = Counter(e.label for e in found), Counter()
+    unique = []
+    for entry in found:
+        seen[entry.label] += 1
+        label = entry.label if counts[entry.label] == 1 else f"{entry.label} #{seen[entry.label]}"
+        unique.append(Entry(label, entry.key, entry.model, entry.train_seconds))
+    return unique
+
+
+def code_size(found: list[Entry]) -> int:
+    sizes = sorted({e.latent_dim for e in found})
+    current = state.current()
+    default = current.model.latent_dim if current is not None else Counter(e.latent_dim for e in found).most_common(1)[0][0]
+    return st.selectbox("Code size", sizes, index=sizes.index(default), key="compare.size",
+                        help="Every method is compared at the same code size, PCA included.")
+
+
+@st.cache_data(show_spinner="Measuring: test error, retrieval, kNN and a linear probe…", max_entries=128)
+def row(key: str, fingerprint: str, train_seconds: float | None, _model, _dataset) -> dict:
+    return report_row(_model, _dataset, train_seconds)
+
+
+def table(chosen: list[Entry], dataset, k: int) -> None:
+    rows = [{**row(e.key, dataset.fingerprint, e.train_seconds, e.model, dataset), "variant": e.label}
+            for e in chosen]
+    pca = pca_baseline(dataset, k)
+    rows.append({**row(f"pca:{dataset.fingerprint[:16]}:{k}", dataset.fingerprint, None, pca, dataset),
+                 "variant": f"PCA-{k} (baseline)"})
+    st.markdown(markdown_table(rows))
+    st.caption("test error: squared error per test image; × PCA: that error over PCA's (below 1 beats PCA); "
+               "P@10: share of a test image's 10 nearest training codes with its class, against raw pixels; "
+               "5-NN and probe: classification accuracy from the codes.")
+    with st.expander("Markdown (for a report)"):
+        st.code(markdown_table(rows), language="markdown")
+
+
+@st.cache_data(show_spinner="Reconstructing with every model…", max_entries=32)
+def grid_rows(keys: tuple, fingerprint: str, indices: tuple, k: int, _chosen, _dataset) -> list:
+    return compare.reconstruction_rows([(e.label, e.model) for e in _chosen], _dataset, np.array(indices), k)
+
+
+def grid(chosen: list[Entry], dataset, k: int) -> None:
+    left, right = st.columns(2)
+    n = left.slider("Test images", 4, 16, 10, key="compare.n_images")
+    seed = right.number_input("Pick other images", 0, 10_000, 0, key="compare.seed",
+                              help="Another seed gives other test images, one per class in turn.")
+    indices = compare.pick_examples(dataset.y_test, n, int(seed), len(dataset.x_test))
+    rows = grid_rows(tuple(e.key for e in chosen), dataset.fingerprint, tuple(indices.tolist()), k, chosen, dataset)
+    for label, images, error in rows:
+        name, pictures = st.columns([1, 5], vertical_alignment="center")
+        name.markdown(f"**{label}**" + ("" if label == "original" else f"  \nerror {error:.2f}"))
+        with pictures:
+            widgets.show_images(images, len(images))

@@ -1,0 +1,122 @@
+"""The parts of the Denoise page: the methods compared (current model, PCA, a plain AE), their
+repairs of the shown images, their scores and the PSNR-against-noise-level curve (cached)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from explorer import denoise
+from explorer.gallery import find_pretrained
+from explorer.metrics import pca_baseline
+from explorer.noise import NOISE_TYPES
+from explorer.plots import level_curves
+from explorer.registry import make_config
+from explorer.ui import cache, side_jobs, state, widgets
+
+SAMPLE_SIZE = 256   # test images every score is averaged over
+NOISE_SEED = 0
+
+
+@dataclass(frozen=True)
+class Method:
+    label: str
+    key: str          # cache identity: the model's key ("none" for the noisy input itself)
+    model: object     # None: no repair
+
+
+def noisy_method() -> Method:
+    return Method("noisy (no repair)", "none", None)
+
+
+def methods(current: state.CurrentModel, dataset) -> list[Method]:
+    """The current model, PCA of the same code size and, when there is one, a plain AE."""
+    k = current.model.latent_dim
+    found = [Method(f"{current.variant} (current)", current.key, current.model),
+             Method(f"PCA-{k}", f"pca:{dataset.fingerprint[:16]}:{k}", pca_baseline(dataset, k))]
+    plain = plain_ae(dataset, k)
+    if plain is not None and plain.key != current.key:
+        found.append(Method(f"plain ae-{plain.model.latent_dim}", plain.key, plain.model))
+    return found
+
+
+def _plain_slot(dataset, k: int) -> str:
+    return f"plain_ae:{dataset.fingerprint[:16]}:{k}"
+
+
+def plain_ae(dataset, k: int) -> state.CurrentModel | None:
+    """The shipped ``ae`` for this dataset (this code size, else any), else one trained on this page."""
+    entry = find_pretrained(dataset.name, "ae", k) or find_pretrained(dataset.name, "ae")
+    if entry is not None:
+        checkpoint = cache.pretrained_checkpoint(str(entry.path))
+        return state.CurrentModel(checkpoint.model, entry.dataset, f"pretrained {entry.label}",
+                                  key=f"pretrained:{entry.path.parent.name}/{entry.path.name}")
+    return side_jobs.result(_plain_slot(dataset, k))
+
+
+def offer_plain_ae(dataset, k: int) -> None:
+    """No shipped plain AE: say so, and train one (defaults, this code size) in the background."""
+    slot = _plain_slot(dataset, k)
+    side_jobs.failure(slot)
+    if side_jobs.running(slot):
+        side_jobs.show(slot, "trained here (denoise page)")
+        return
+    config = make_config("ae", latent_dim=k)
+    config = config.replace(epochs=config.epochs_for(len(dataset.x_train)))
+    st.caption(f"No shipped plain `ae` for {dataset.name}, so that column is missing.")
+    if st.button(f"Train a plain ae (code {k}, {config.epochs} epochs)", key="denoise.train_ae"):
+        side_jobs.start(slot, "ae", dataset, config)
+        st.rerun()
+
+
+def sample_indices(n_test: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(0).choice(n_test, min(SAMPLE_SIZE, n_test), replace=False))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def repaired(method_key: str, fingerprint: str, indices: tuple, noise: str, level: float,
+             _method: Method, _dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, repaired) test images ``indices``; the damage depends only on (images, noise, level)."""
+    x = _dataset.x_test[list(indices)]
+    y = _dataset.y_test[list(indices)] if _dataset.y_test is not None else None
+    noisy = denoise.add_noise(x, noise, level, NOISE_SEED)
+    return noisy, np.clip(denoise.repair(_method.model, noisy, y), 0, 1)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def scores(method_key: str, fingerprint: str, noise: str, level: float, _method: Method, _dataset) -> denoise.Quality:
+    """Mean PSNR and SSIM over the fixed sample of test images."""
+    indices = tuple(sample_indices(len(_dataset.x_test)).tolist())
+    _, x_hat = repaired(method_key, fingerprint, indices, noise, level, _method, _dataset)
+    return denoise.quality(_dataset.x_test[list(indices)], x_hat)
+
+
+@st.cache_data(show_spinner="Scoring every noise level…", max_entries=128)
+def curve(method_key: str, fingerprint: str, noise: str, _method: Method, _dataset) -> np.ndarray:
+    levels = denoise.curve_levels(noise)
+    return np.array([scores(method_key, fingerprint, noise, float(level), _method, _dataset).psnr
+                     for level in levels])
+
+
+def image_column(column, title: str, images: np.ndarray, quality: denoise.Quality | None) -> None:
+    with column:
+        st.markdown(f"**{title}**")
+        widgets.show_images(images, 2)
+        if quality is not None:
+            st.markdown(f"PSNR **{quality.psnr:.1f}** dB  \nSSIM **{quality.ssim:.3f}**")
+
+
+def level_slider(noise: str) -> float:
+    spec = NOISE_TYPES[noise]
+    return st.slider(f"Level ({spec.level_name})", spec.min_level, spec.max_level, spec.default_level,
+                     step=(spec.max_level - spec.min_level) / 40, key=f"denoise.level.{noise}")
+
+
+def curve_chart(chosen: list[Method], dataset, noise: str, level: float) -> None:
+    levels = denoise.curve_levels(noise)
+    curves = {m.label: curve(m.key, dataset.fingerprint, noise, m, dataset) for m in chosen}
+    st.plotly_chart(level_curves(levels, curves, NOISE_TYPES[noise].level_name, marker_at=level,
+                                 title=f"PSNR against {noise.replace('_', ' ')} level "
+                                       f"({len(sample_indices(len(dataset.x_test)))} test images)"),
+                    key="denoise.curve")

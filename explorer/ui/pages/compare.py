@@ -1,0 +1,35 @@
+"""Compare: every variant at the same code size, against PCA: the report table and the same test
+images reconstructed by each (Hinton & Salakhutdinov 2006, Fig. 2)."""
+import streamlit as st
+
+from explorer.ui import compare_panels as panels
+from explorer.ui import shell, state
+
+st.title("Compare")
+dataset = state.dataset()
+found = panels.entries(dataset)
+if not found:
+    st.info(f"No models for {dataset.name} yet: nothing is shipped for it and none was trained in this "
+            "session. Train a few variants on the Model page; each appears here.")
+    st.page_link(shell.pages()[0], label="Go to the Model page", icon=":material/model_training:")
+else:
+    st.caption("Shipped models for this dataset and every model trained, loaded or uploaded in this session.")
+    size_col, models_col = st.columns([1, 4])
+    with size_col:
+        k = panels.code_size(found)
+    at_size = [e for e in found if e.latent_dim == k]
+    labels = [e.label for e in at_size]
+    picked = models_col.multiselect("Models", labels, default=labels, key=f"compare.models.{k}")
+    chosen = [e for e in at_size if e.label in picked]
+    if len({e.latent_dim for e in found}) > 1:
+        st.caption("Models of other code sizes: " + ", ".join(sorted(e.label + f" ({e.latent_dim})"
+                                                                     for e in found if e.latent_dim != k)))
+    grid_tab, table_tab = st.tabs(["Reconstructions", "Table"])
+    with grid_tab:
+        st.caption(f"Rows: the test images, PCA with {k} components, then each model; numbers are the squared "
+                   "error per image on these images.")
+        panels.grid(chosen, dataset, k)
+    with table_tab:
+        if st.toggle("Compute the table", value=len(dataset.x_train) <= 10_000, key="compare.table",
+                     help="On large datasets the first computation takes a few seconds per model."):
+            panels.table(chosen, dataset, k)

@@ -1,0 +1,66 @@
+"""The contractive autoencoder of Rifai, Vincent, Muller, Glorot & Bengio (ICML 2011).
+
+The loss adds lambda * ||J_f(x)||_F^2, the squared Frobenius norm of the encoder's Jacobian
+dh/dx (eq. 2), which makes the code locally insensitive to most directions of input space while
+the reconstruction keeps it sensitive along the data. For the paper's encoder, one sigmoid layer
+h = sigmoid(W x + b), the norm has the closed form sum_j (h_j (1 - h_j))^2 ||W_j||^2 (eq. 8), as
+cheap as a forward pass. A deeper encoder (an MLP before the sigmoid code) is penalised through
+autograd, one backward pass per code unit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from explorer import losses
+from explorer.config import BackpropConfig, param
+from explorer.nn import ACTIVATIONS, hidden_widths, mlp
+from explorer.registry import register
+from explorer.variants.base import Autoencoder
+
+
+@dataclass
+class ContractiveAEConfig(BackpropConfig):
+    encoder: str = param("sigmoid", choices=("sigmoid", "deep"),
+                         help="'sigmoid': one sigmoid layer, the paper's, with the closed-form penalty. "
+                              "'deep': hidden layers before the sigmoid code, penalised through autograd "
+                              "(about latent_dim times slower).")
+    hidden: str = param("auto", help="Widths of the hidden layers for encoder='deep', comma-separated; the "
+                                     "decoder mirrors them. 'auto' is 512 for 28x28, scaled down for smaller images.")
+    activation: str = param("elu", choices=tuple(ACTIVATIONS), help="Hidden nonlinearity (encoder='deep').")
+    contraction: float = param(0.1, min=0.0, max=100.0,
+                               help="Weight lambda of the squared Frobenius norm of the encoder's Jacobian.")
+
+
+@register("contractive_ae", config=ContractiveAEConfig,
+          description="Contractive autoencoder: penalises the encoder's Jacobian, a code robust to small input changes.",
+          paper="Rifai, Vincent, Muller, Glorot & Bengio, Contractive auto-encoders: explicit invariance "
+                "during feature extraction, ICML 2011")
+class ContractiveAE(Autoencoder):
+    def __init__(self, config: ContractiveAEConfig, input_shape, n_classes=0):
+        super().__init__(config, input_shape, n_classes)
+        widths = hidden_widths(config.hidden, self.input_dim, paper_widths=(512,)) if config.encoder == "deep" else ()
+        # (B, C, H, W) -> (B, D) or (B, widths[-1]): what the sigmoid code layer reads.
+        self.body = nn.Sequential(nn.Flatten(), mlp((self.input_dim, *widths), config.activation, config.activation))
+        self.code_layer = nn.Linear(widths[-1] if widths else self.input_dim, config.latent_dim)
+        self.decoder = mlp((config.latent_dim, *widths[::-1], self.input_dim), config.activation)
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.code_layer(self.body(x)).sigmoid()  # (B, K) in (0, 1)
+
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.decoder(z)
+
+    def jacobian_norm(self, x: Tensor, code: Tensor | None = None) -> Tensor:
+        """(B,) ||dh/dx||_F^2 for each image: closed form for the one-layer encoder (``code`` may be
+        passed to reuse the forward pass), autograd for a deep one."""
+        if self.config.encoder == "sigmoid":
+            code = self.encode(x) if code is None else code
+            return losses.sigmoid_jacobian_frobenius(code, self.code_layer.weight)
+        return losses.jacobian_frobenius(self.encode, x)
+
+    def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        code = self.encode(x)
+        return {"recon": self.reconstruction_term(self.decode_logits(code), x),
+                "contraction": self.config.contraction * self.jacobian_norm(x, code).mean()}

@@ -1,0 +1,66 @@
+"""The LSTM sequence autoencoder (Srivastava, Mansimov & Salakhutdinov, ICML 2015; the encoder-decoder
+of Sutskever, Vinyals & Le, NIPS 2014).
+
+An image is read as a sequence: row t of the image is step t, so T = H steps of F = C * W features.
+An LSTM reads the T steps; a linear layer maps its last hidden state to the code z (B, K); a second
+LSTM unrolls T steps with z as its input at every step (as Cho et al. 2014 feed their summary c),
+starting from a zero state; a linear readout turns each step's hidden state into F logits.
+Feeding z at every step, rather than only as the decoder's initial state as Srivastava et al. do,
+keeps the code in reach at the last rows, which matters with a small code and no teacher forcing.
+
+Sequences that are not images: build the model for input_shape (1, T, F) and pass (N, 1, T, F)
+arrays as the dataset, or call ``encode`` directly on a (B, T, F) tensor; ``decode`` returns
+(B, 1, T, F) and :meth:`decode_sequence` (B, T, F).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from explorer.config import BackpropConfig, param
+from explorer.registry import register
+from explorer.variants.base import Autoencoder
+
+
+@dataclass
+class LSTMAEConfig(BackpropConfig):
+    hidden_size: int = param(128, min=1, max=4096, help="State size of the encoder and decoder LSTMs.")
+
+
+@register("lstm_ae", config=LSTMAEConfig,
+          description="LSTM sequence autoencoder: reads an image row by row, unrolls it back from the code.",
+          paper="Srivastava, Mansimov & Salakhutdinov, Unsupervised learning of video representations "
+                "using LSTMs, ICML 2015; Sutskever, Vinyals & Le, NIPS 2014")
+class LSTMAE(Autoencoder):
+    def __init__(self, config: LSTMAEConfig, input_shape, n_classes=0):
+        super().__init__(config, input_shape, n_classes)
+        c, h, w = input_shape
+        self.n_steps, self.n_features = h, c * w  # T, F
+        self.encoder = nn.LSTM(self.n_features, config.hidden_size, batch_first=True)
+        self.to_code = nn.Linear(config.hidden_size, config.latent_dim)
+        self.decoder = nn.LSTM(config.latent_dim, config.hidden_size, batch_first=True)
+        self.readout = nn.Linear(config.hidden_size, self.n_features)
+
+    def to_sequence(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) images -> (B, T=H, F=C*W) rows; a (B, T, F) tensor is already a sequence."""
+        if x.ndim == 3:
+            return x
+        return x.permute(0, 2, 1, 3).flatten(2)
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        _, (last_hidden, _) = self.encoder(self.to_sequence(x))  # (1, B, hidden)
+        return self.to_code(last_hidden[0])                      # (B, K)
+
+    def decode_sequence(self, z: Tensor) -> Tensor:
+        """(B, K) -> (B, T, F) logits, the code fed at each of the T steps."""
+        steps, _ = self.decoder(z[:, None, :].expand(-1, self.n_steps, -1))  # (B, T, hidden)
+        return self.readout(steps)
+
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        c, h, w = self.input_shape
+        rows = self.decode_sequence(z).reshape(-1, h, c, w)   # (B, H, C, W)
+        return rows.permute(0, 2, 1, 3)                       # (B, C, H, W)
+
+    def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        return {"recon": self.reconstruction_term(self.decode_logits(self.encode(x)), x.reshape(-1, *self.input_shape))}
