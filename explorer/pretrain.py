@@ -57,7 +57,8 @@ def build_plan() -> list[PlanEntry]:
     names = [spec.name for spec in list_variants() if spec.name != "pca"]
     plan = [PlanEntry("digits", name, k) for name in names for k in (2, 8)]
     plan += [PlanEntry("fashion-mnist", name, retrieval_size(name), FASHION_OVERRIDES.get(name, {})) for name in names]
-    plan += [PlanEntry("fashion-mnist", name, 2, FASHION_OVERRIDES.get(name, {})) for name in FASHION_MAP_VARIANTS]
+    plan += [PlanEntry("fashion-mnist", name, 2, FASHION_OVERRIDES.get(name, {}))
+             for name in FASHION_MAP_VARIANTS if name in names]
     return plan
 
 

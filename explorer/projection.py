@@ -35,6 +35,7 @@ from explorer.search import CodeIndex
 
 # numba-compiled UMAP is not safe to fit from two threads (Streamlit sessions) at once.
 UMAP_LOCK = threading.Lock()
+UMAP_COMPILED = threading.Event()  # set once a UMAP fit has finished in this process
 UMAP_RANDOM_STATE = 42
 SIGMA_FLOOR = 1e-3           # umap-learn's MIN_K_DIST_SCALE
 SIGMA_SEARCH_STEPS = 64      # umap-learn's n_iter in smooth_knn_dist
@@ -137,6 +138,7 @@ class UMAPProjector:
             fitted = umap.UMAP(n_neighbors=n_neighbors, min_dist=self.min_dist, n_components=2,
                                random_state=self.random_state).fit(x)
             self.fit_seconds_ = time.perf_counter() - start
+        UMAP_COMPILED.set()
         self.embedding_ = np.asarray(fitted.embedding_, np.float32)
         self.inputs_ = x
         self.n_neighbors_ = n_neighbors

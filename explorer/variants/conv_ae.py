@@ -105,4 +105,10 @@ class ConvAE(Autoencoder):
 
     def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
         z, indices = self.encode_with_indices(x)
-        return {"recon": self.reconstruction_term(self.decode_logits(z, indices=indices), x)}
+        terms = {"recon": self.reconstruction_term(self.decode_logits(z, indices=indices), x)}
+        if self.config.upsampling == "unpool":
+            # The indices carry where each maximum was (2 bits per pooled value) past the code, and a
+            # decoder trained only with them decodes a bare code badly; so the code alone must also
+            # reconstruct x, through the expected unpooling that decode(z) uses.
+            terms["recon_code_only"] = self.reconstruction_term(self.decode_logits(z), x)
+        return terms

@@ -1,0 +1,130 @@
+"""The Latent page's 2-D maps, cached: a shipped projection when there is one, else fitted here once.
+
+A map is named by what it maps (``source``: the model's codes or the pixels), how (``method``:
+raw, pca or umap) and which test images (the first ``n_points`` of a seeded subsample). Fitted
+maps are cached as plain arrays by :func:`projection_state`; a shipped one is the same arrays in
+``pretrained/<dataset>/<variant>-<latent>/projection-codes-<method>-<n>.npz`` (or
+``pretrained/<dataset>/projection-pixels-<method>-<n>.npz``), so shipping maps later is a drop-in.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from explorer import metrics
+from explorer.errors import DataError
+from explorer.gallery import PRETRAINED_ROOT
+from explorer.projection import PROJECTORS, UMAP_COMPILED, load_projection, make_projector
+from explorer.ui import cache
+
+UMAP_COMPILE_SECONDS = 40   # first UMAP fit in a process on 2 busy cores (measured 31-37 s idle)
+UMAP_SECONDS_PER_1000 = 2   # later fits, small-data path (measured ~1.1 s for 360 points)
+
+
+@dataclass
+class Map:
+    """One 2-D map of the shown test images, with its quality scores."""
+    title: str
+    source: str                 # "codes" or "pixels"
+    method: str                 # "raw", "pca" or "umap"
+    points: np.ndarray          # (N, 2)
+    state: dict | None          # the projector's arrays; None for raw codes
+    origin: str                 # "fitted here", "shipped", "raw"
+    fit_seconds: float
+    quality: dict
+
+
+def shown_indices(n_test: int, n_points: int) -> np.ndarray:
+    """Sorted test indices on the maps: all of them, or a seeded subsample of ``n_points``."""
+    return metrics.map_subsample(n_test, n_points)
+
+
+def shipped_path(model_key: str, dataset_name: str, source: str, method: str, n_points: int) -> Path | None:
+    """Where a shipped projection for this map would be, if it is there."""
+    name = f"projection-{source}-{method}-{n_points}.npz"
+    if source == "pixels":
+        path = PRETRAINED_ROOT / dataset_name / name
+    elif model_key.startswith("pretrained:"):
+        path = PRETRAINED_ROOT / model_key.split(":", 1)[1] / name
+    else:
+        return None
+    return path if path.is_file() else None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def projection_state(inputs_key: str, method: str, shipped: str | None, _inputs: np.ndarray) -> dict:
+    """The fitted projector's arrays, without its inputs. ``inputs_key`` names ``_inputs`` (the
+    model's key or the dataset's fingerprint, with the subsample); a shipped file wins when it
+    matches the inputs."""
+    if shipped is not None:
+        try:
+            return {**load_projection(shipped, _inputs).state(**_no_inputs(method)), "origin": np.array("shipped")}
+        except DataError:
+            pass  # stale or foreign file: fit here instead
+    projector = make_projector(method).fit(_inputs)
+    return {**projector.state(**_no_inputs(method)), "origin": np.array("fitted here")}
+
+
+def _no_inputs(method: str) -> dict:
+    return {"include_inputs": False} if method == "umap" else {}
+
+
+def projector(state: dict, inputs: np.ndarray):
+    """The projector behind a map, to place new points with ``transform``."""
+    return PROJECTORS[str(state["kind"])].from_state(state, inputs)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def quality(map_key: str, _points: np.ndarray, _labels: np.ndarray | None, _pixels: np.ndarray) -> dict:
+    """5-NN accuracy, trustworthiness against pixel neighbours and silhouette of one map."""
+    scores = {"trustworthiness": metrics.trustworthiness_2d(_pixels, _points)}
+    if _labels is not None:
+        scores["knn_accuracy"] = metrics.knn_accuracy_2d(_points, _labels)
+        scores["silhouette"] = metrics.silhouette_2d(_points, _labels)
+    return scores
+
+
+def umap_estimate(n_points: int) -> str:
+    """An honest guess of the wait, for the spinner."""
+    seconds = max(1, round(UMAP_SECONDS_PER_1000 * n_points / 1000))
+    if UMAP_COMPILED.is_set():
+        return f"UMAP of {n_points} points: about {seconds} s…"
+    return (f"UMAP of {n_points} points: the first UMAP in this server compiles numba code, about "
+            f"{UMAP_COMPILE_SECONDS + seconds} s (later maps take about {seconds} s)…")
+
+
+def build_map(title: str, source: str, method: str, inputs: np.ndarray, inputs_key: str, shipped: Path | None,
+              labels: np.ndarray | None, pixels: np.ndarray) -> Map:
+    """One map: ``inputs`` (N, D) projected by ``method`` (raw: the first two columns), scored."""
+    if method == "raw":
+        points = np.column_stack([inputs[:, :2], np.zeros((len(inputs), max(0, 2 - inputs.shape[1])))])
+        state, origin, seconds = None, "raw", 0.0
+    else:
+        started = time.perf_counter()
+        with st.spinner(umap_estimate(len(inputs)) if method == "umap" else f"PCA of {len(inputs)} points…"):
+            state = projection_state(inputs_key, method, str(shipped) if shipped else None, inputs)
+        points, origin = state["embedding"], str(state["origin"])
+        seconds = float(state["fit_seconds"]) if origin == "fitted here" else time.perf_counter() - started
+    scores = quality(f"{inputs_key}/{method}", points, labels, pixels)
+    return Map(title, source, method, np.asarray(points, np.float32), state, origin, seconds, scores)
+
+
+def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[np.ndarray, list[Map]]:
+    """The shown test indices and the three maps: codes, PCA of pixels, UMAP of pixels."""
+    shown = shown_indices(len(dataset.x_test), n_points)
+    labels = dataset.y_test[shown] if dataset.y_test is not None else None
+    pixels = dataset.x_test[shown].reshape(len(shown), -1)
+    codes = cache.codes(current.key, "test", current.model, dataset)[shown]
+    pixel_key = f"{dataset.fingerprint}/{len(shown)}"
+    code_title = {"raw": "codes", "pca": "PCA of the codes", "umap": "UMAP of the codes"}[code_method]
+    maps = [build_map(code_title, "codes", code_method, codes, f"{current.key}/{len(shown)}",
+                      None if code_method == "raw" else
+                      shipped_path(current.key, dataset.name, "codes", code_method, len(shown)), labels, pixels)]
+    for method in ("pca", "umap"):
+        maps.append(build_map(f"{method.upper()} of the pixels", "pixels", method, pixels, pixel_key,
+                              shipped_path(current.key, dataset.name, "pixels", method, len(shown)), labels, pixels))
+    return shown, maps

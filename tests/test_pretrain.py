@@ -1,0 +1,52 @@
+"""The gallery generator: cards, float16 round trip, resume, README table."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from explorer import pretrain
+from explorer.checkpoint import load
+
+
+@pytest.fixture
+def tiny_plan(monkeypatch):
+    plan = [pretrain.PlanEntry("digits", "ae", 2, {"epochs": 2}), pretrain.PlanEntry("digits", "pca", 3)]
+    monkeypatch.setattr(pretrain, "build_plan", lambda: plan)
+    return plan
+
+
+def test_pretrain_writes_cards_and_resumes(tiny_plan, tmp_path, digits):
+    lines = []
+    pretrain.run(root=tmp_path, device="cpu", log=lines.append)
+    card = json.loads((tmp_path / "digits" / "ae-2" / "card.json").read_text())
+    assert card["seed"] == 0 and card["epochs"] == 2 and card["device"] == "cpu"
+    assert card["fingerprint"] == digits.fingerprint and card["weights_dtype"] == "float16"
+    assert card["command"].startswith("python -m explorer pretrain --dataset digits --variant ae")
+    assert card["metrics"]["variant"] == "ae" and card["metrics"]["latent_dim"] == 2
+    checkpoint = load(tmp_path / "digits" / "ae-2")
+    assert checkpoint.model.latent_dim == 2
+    readme = (tmp_path / "README.md").read_text()
+    assert "| digits | ae | 2 | 2 |" in readme and "| digits | pca | 3 |" in readme
+
+    lines.clear()
+    pretrain.run(root=tmp_path, device="cpu", log=lines.append)
+    assert lines == ["digits/ae-2: up to date", "digits/pca-3: up to date"]
+
+
+def test_selection_by_variant(tiny_plan, tmp_path):
+    lines = []
+    pretrain.run(variant="pca", root=tmp_path, device="cpu", log=lines.append)
+    assert len(lines) == 1 and lines[0].startswith("digits/pca-3:")
+    assert not (tmp_path / "digits" / "ae-2").exists()
+
+
+def test_plan_covers_the_gallery():
+    plan = pretrain.build_plan()
+    digits = {(e.variant, e.latent_dim) for e in plan if e.dataset == "digits"}
+    fashion = {(e.variant, e.latent_dim) for e in plan if e.dataset == "fashion-mnist"}
+    variants = {e.variant for e in plan}
+    assert "pca" not in variants
+    assert digits == {(v, k) for v in variants for k in (2, 8)}
+    assert {v for v, _ in fashion} == variants
+    assert {("deep_ae", 2), ("vae", 2), ("cvae", 2), ("aae", 2), ("dbn_ae", 2)} <= fashion

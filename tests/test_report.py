@@ -1,0 +1,37 @@
+"""The comparison table: every row on equal terms with PCA, markdown and JSON."""
+from __future__ import annotations
+
+import json
+
+from explorer.cli import main
+from explorer.report import COLUMNS, build_report, markdown_table, write_report
+
+
+def test_rows_carry_eval_keys_and_code_quality(digits):
+    rows = build_report(digits, 4, variants=["ae", "pca"], epochs_scale=0.1, device="cpu")
+    assert [r["variant"] for r in rows] == ["ae", "pca"]
+    ae, pca = rows
+    assert pca["ratio_to_pca"] == 1.0 and pca["test_sq_err_per_image"] == ae["pca_sq_err_per_image"]
+    for row in rows:
+        assert 0.5 < row["knn_accuracy"] <= 1 and 0.5 < row["linear_probe_accuracy"] <= 1
+        assert row["precision_at_10_pixels"] == rows[0]["precision_at_10_pixels"]
+    assert ae["train_seconds"] > 0
+
+
+def test_markdown_and_json_written_side_by_side(tmp_path):
+    rows = [{"variant": "x", "latent_dim": 2, "test_sq_err_per_image": 1.0, "ratio_to_pca": 0.5,
+             "precision_at_10": None, "precision_at_10_pixels": 0.9, "knn_accuracy": 0.8,
+             "linear_probe_accuracy": 0.7, "train_seconds": 3.0}]
+    table = markdown_table(rows)
+    assert table.count("\n") == 2 and "| x | 2 | 1.000 | 0.50 | – | 0.900 |" in table
+    assert len(table.splitlines()[0].split("|")) == len(COLUMNS) + 2
+    md, js = write_report(rows, tmp_path / "r.md", "t")
+    assert md.read_text().startswith("# t") and json.loads(js.read_text()) == rows
+
+
+def test_report_command_json(capsys):
+    code = main(["report", "--dataset", "digits", "--latent-dim", "3", "--variants", "pca", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0 and rows[0]["variant"] == "pca" and rows[0]["latent_dim"] == 3
+    assert {"knn_accuracy", "linear_probe_accuracy", "train_seconds", "test_sq_err_per_image",
+            "precision_at_10"} <= set(rows[0])
