@@ -49,9 +49,10 @@ def quality(x_clean: np.ndarray, x_hat: np.ndarray) -> Quality:
 
 
 def curve_levels(noise: str, n: int = CURVE_POINTS) -> np.ndarray:
-    """``n`` evenly spaced levels over the noise type's range."""
+    """``n`` evenly spaced levels over the noise type's range, its clean end left out (an undamaged
+    image's PSNR is infinite, capped, and would flatten every other point of a plot)."""
     spec = NOISE_TYPES[noise]
-    return np.linspace(spec.min_level, spec.max_level, n)
+    return np.linspace(spec.min_level, spec.max_level, n + 1)[1:]
 
 
 def psnr_curve(model: "Autoencoder | None", x: np.ndarray, y: np.ndarray | None, noise: str,

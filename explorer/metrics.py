@@ -198,6 +198,11 @@ def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, tes
 MAP_QUALITY_POINTS = 2000  # maps are scored on a seeded subsample of at most this many points
 
 
+def decode_all(model: "Autoencoder", z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 2048) -> np.ndarray:
+    """(N, K) codes -> (N, C, H, W) images in [0, 1], batched, without gradients."""
+    return _batched(model, model.decode, np.asarray(z, np.float32), y, batch_size)
+
+
 def map_subsample(n: int, max_points: int = MAP_QUALITY_POINTS, seed: int = 0) -> np.ndarray:
     """Sorted indices of a seeded subsample of ``n`` points; all of them when ``n <= max_points``."""
     if n <= max_points:

@@ -63,12 +63,19 @@ def _small_layout(figure: go.Figure, x_title: str, y_title: str, height: int) ->
     return figure
 
 
+QUALITATIVE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
 def level_curves(levels: np.ndarray, curves: dict[str, np.ndarray], level_name: str, y_title: str = "PSNR (dB)",
-                 title: str = "", marker_at: float | None = None, height: int = 340) -> go.Figure:
-    """One line per method of a score against noise level; a dotted line at the chosen level."""
+                 title: str = "", marker_at: float | None = None, height: int = 340,
+                 baselines: tuple[str, ...] = ()) -> go.Figure:
+    """One line per method of a score against noise level (``baselines`` dashed grey); a dotted
+    line at the chosen level."""
     figure = go.Figure()
+    palette = iter(QUALITATIVE)
     for name, values in curves.items():
-        figure.add_trace(go.Scatter(x=levels, y=values, mode="lines+markers", name=name))
+        line = dict(color="grey", dash="dash") if name in baselines else dict(color=next(palette), width=3)
+        figure.add_trace(go.Scatter(x=levels, y=values, mode="lines+markers", name=name, line=line))
     if marker_at is not None:
         figure.add_vline(x=marker_at, line_dash="dot", line_color="grey")
     figure.update_layout(title=title)

@@ -2,11 +2,13 @@
 
 Batches are index-gathers from the whole training set held as one tensor on the device, never
 per-sample DataLoader indexing. Loss terms accumulate on the device and are read once per epoch, so
-a GPU epoch has no host sync per batch.
+a GPU epoch has no host sync per batch. On the CPU, ``fit`` flushes denormals to zero and picks
+its thread count per epoch by timing (:class:`ThreadChoice`); ``python -m benchmarks`` measures both.
 """
 from __future__ import annotations
 
 import math
+import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -66,6 +68,47 @@ class Callback:
     def on_train_end(self, trainer: "Trainer") -> None: ...
 
 
+class ThreadChoice:
+    """Picks torch's intra-op thread count for each CPU epoch: batches 2..13 alternate between all
+    threads and one, and the faster by median step time is kept for the rest of the epoch.
+
+    All threads win on an idle machine; on a shared one, two OpenMP threads that wait for each other
+    while other processes hold the cores were measured 5-18x slower per deep_ae step than one. MLP
+    results are bitwise the same either way; conv layers' can differ in the last bits.
+    """
+    TRIAL_BATCHES = range(2, 14)  # batch 1 pays first-call costs
+
+    def __init__(self, device: torch.device):
+        self.most = torch.get_num_threads()
+        self.active = device.type == "cpu" and self.most > 1
+        self.times: dict[int, list[float]] | None = None
+
+    def before(self, batch: int) -> bool:
+        """Set the thread count for ``batch``; True when its step should be timed."""
+        if not self.active or batch not in self.TRIAL_BATCHES:
+            return False
+        if batch == self.TRIAL_BATCHES[0]:
+            self.times = {self.most: [], 1: []}
+        torch.set_num_threads(self.most if batch % 2 else 1)
+        return True
+
+    def after(self, batch: int, seconds: float) -> None:
+        self.times[torch.get_num_threads()].append(seconds)
+        if batch == self.TRIAL_BATCHES[-1]:
+            self.decide()
+
+    def decide(self) -> None:
+        """Keep the faster count; all threads when the epoch ended before both were timed."""
+        if self.times is not None:
+            tried = [n for n, t in self.times.items() if t]
+            torch.set_num_threads(min(tried, key=lambda n: statistics.median(self.times[n]))
+                                  if len(tried) == 2 else self.most)
+            self.times = None
+
+    def restore(self) -> None:
+        torch.set_num_threads(self.most)
+
+
 class Trainer:
     """Fits ``model`` on a dataset. ``status`` ends as finished, stopped or diverged."""
 
@@ -87,6 +130,18 @@ class Trainer:
         self._stop.set()
 
     def fit(self, dataset: "ImageDataset") -> "Trainer":
+        # Sigmoid and ELU nets and Adam's moments produce denormal floats, which x86 handles ~100x
+        # slower: flushing them measured 1.3x per deep_ae step. The flag is per thread; it is set back
+        # to torch's default (off) when fit returns, as is the thread count.
+        torch.set_flush_denormal(True)
+        self._threads = ThreadChoice(self.device)
+        try:
+            return self._fit(dataset)
+        finally:
+            torch.set_flush_denormal(False)
+            self._threads.restore()
+
+    def _fit(self, dataset: "ImageDataset") -> "Trainer":
         model = self.model.to(self.device)
         x_train, y_train = self._tensors(dataset.x_train, dataset.y_train)
         x_test, y_test = self._tensors(dataset.x_test, dataset.y_test)
@@ -146,7 +201,11 @@ class Trainer:
         self._batches_done = 0
         for batch, start in enumerate(range(0, len(x_train), batch_size), 1):
             index = order[start:start + batch_size]
+            timed = self._threads.before(batch)
+            step_started = time.perf_counter()
             terms = self.model.training_step(x_train[index], y_train[index] if y_train is not None else None, stage)
+            if timed:  # CPU only, where the step is synchronous
+                self._threads.after(batch, time.perf_counter() - step_started)
             for name, value in terms.items():
                 sums[name] = sums[name] + value if name in sums else value.clone()
             self._batches_done = batch
@@ -157,6 +216,7 @@ class Trainer:
                 callback.on_batch_end(self, self.progress)
             if self._stop.is_set():
                 break
+        self._threads.decide()
         return sums
 
     def _shuffle_generator(self) -> torch.Generator:

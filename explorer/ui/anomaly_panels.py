@@ -13,6 +13,7 @@ from explorer.plots import histograms, roc_curves
 from explorer.ui import cache, side_jobs, state, widgets
 
 MAX_SHOWN = 32
+PER_ROW = 16
 
 
 @st.cache_data(show_spinner="Measuring every test image's reconstruction error…", max_entries=32)
@@ -31,10 +32,14 @@ def _label(dataset, index: int) -> str:
 
 
 def pairs(dataset, reconstructions: np.ndarray, indices: np.ndarray, errors: np.ndarray, caption: str) -> None:
-    """Originals over their reconstructions, in rows of up to 16."""
-    for start in range(0, len(indices), 16):
-        chunk = indices[start:start + 16]
-        widgets.show_images(np.concatenate([dataset.x_test[chunk], reconstructions[chunk]]), len(chunk))
+    """Originals over their reconstructions, 16 to a row pair, as one picture (blank where a row ends)."""
+    blank = np.ones((1, *dataset.input_shape), np.float32)
+    rows = []
+    for start in range(0, len(indices), PER_ROW):
+        chunk = indices[start:start + PER_ROW]
+        padding = [blank] * (PER_ROW - len(chunk)) if len(indices) > PER_ROW else []
+        rows += [dataset.x_test[chunk], *padding, np.clip(reconstructions[chunk], 0, 1), *padding]
+    widgets.show_images(np.concatenate(rows), min(PER_ROW, len(indices)))
     st.caption(caption + " · " + ", ".join(f"{_label(dataset, i)} ({errors[i]:.1f})" for i in indices[:16])
                + (" …" if len(indices) > 16 else ""))
 
@@ -51,7 +56,7 @@ def threshold_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> 
                   f"{100 * summary.count / len(errors):.1f}%", delta_color="off")
         if summary.per_class:
             counts = sorted(summary.per_class.items(), key=lambda item: -item[1])
-            st.markdown("By class: " + ", ".join(f"**{dataset.class_names[c]}** {n}" for c, n in counts))
+            st.markdown("By class: " + ", ".join(f"{dataset.class_names[c]} (**{n}**)" for c, n in counts))
     with hist:
         groups = {"test images": errors}
         st.plotly_chart(histograms(groups, "squared error per image", "Reconstruction error of every test image",

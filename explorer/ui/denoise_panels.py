@@ -117,6 +117,7 @@ def curve_chart(chosen: list[Method], dataset, noise: str, level: float) -> None
     levels = denoise.curve_levels(noise)
     curves = {m.label: curve(m.key, dataset.fingerprint, noise, m, dataset) for m in chosen}
     st.plotly_chart(level_curves(levels, curves, NOISE_TYPES[noise].level_name, marker_at=level,
+                                 baselines=(noisy_method().label,),
                                  title=f"PSNR against {noise.replace('_', ' ')} level "
                                        f"({len(sample_indices(len(dataset.x_test)))} test images)"),
                     key="denoise.curve")

@@ -59,9 +59,8 @@ def energies(model_key: str, _layer, _dataset, limit: int = 2000) -> dict[str, n
 
 def energy_view(current: state.CurrentModel, layer, dataset) -> None:
     groups = energies(current.key, layer, dataset)
-    chart, numbers = st.columns([3, 1])
-    chart.plotly_chart(histograms(groups, "free energy F(v)", "Free energy: lower is more probable to the RBM"),
-                       key="rbm.energy")
-    for name, values in groups.items():
-        numbers.metric(f"median, {name}", f"{np.median(values):.1f}")
-    numbers.caption("Shuffled noise keeps each image's pixels but not their places; uniform noise keeps nothing.")
+    st.plotly_chart(histograms(groups, "free energy F(v)", height=300), key="rbm.energy")
+    for column, (name, values) in zip(st.columns(len(groups)), groups.items()):
+        column.metric(f"median, {name}", f"{np.median(values):.1f}")
+    st.caption("Lower free energy means more probable to the RBM. Shuffled noise keeps each test image's "
+               "pixels but not their places; uniform noise keeps nothing.")

@@ -5,14 +5,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.ui import state, widgets
+from explorer.ui import maps, state, widgets
 
 PAGES_DIR = Path(__file__).parent / "pages"
 
 # (file, title, icon, url path); the first is the landing page.
 PAGES = [
     ("model.py", "Model", ":material/model_training:", "model"),
+    ("latent.py", "Latent space", ":material/scatter_plot:", "latent"),
+    ("traverse.py", "Traverse", ":material/tune:", "traverse"),
     ("denoise.py", "Denoise", ":material/auto_fix_high:", "denoise"),
+    ("search.py", "Search", ":material/image_search:", "search"),
     ("anomaly.py", "Anomaly", ":material/troubleshoot:", "anomaly"),
     ("rbm.py", "RBM", ":material/grain:", "rbm"),
     ("compare.py", "Compare", ":material/compare:", "compare"),
@@ -20,11 +23,26 @@ PAGES = [
 
 
 def pages() -> list:
-    return [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=path, default=i == 0)
-            for i, (file, title, icon, path) in enumerate(PAGES)]
+    """The listed pages, each at its own path, after a hidden landing page at "/".
+
+    Streamlit serves the default page at "/" only, so a default Model page would make "/model"
+    a "page not found"; the landing page forwards to the first page, keeping the query string.
+    """
+    listed = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=path) for file, title, icon, path in PAGES]
+
+    def landing() -> None:
+        st.switch_page(listed[0], query_params=st.query_params.to_dict())
+
+    return [st.Page(landing, title=PAGES[0][1], url_path="home", default=True, visibility="hidden"), *listed]
+
+
+def page_file(url_path: str) -> Path:
+    """The script of the listed page at ``url_path`` (for ``st.switch_page`` and ``st.page_link``)."""
+    return next(PAGES_DIR / file for file, _, _, path in PAGES if path == url_path)
 
 
 def frame() -> None:
+    maps.start_umap_warmup()  # once per process: numba compiles while the user looks around
     state.init_session()
     widgets.sidebar()
     state.publish_query_params()

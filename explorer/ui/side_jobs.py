@@ -76,7 +76,7 @@ def use_variant(variant: str) -> None:
     """Make ``variant`` the session's variant: load its shipped model, else go and train one."""
     st.session_state.variant = variant
     if not state.try_load_pretrained():
-        st.switch_page(shell.pages()[0])
+        st.switch_page(shell.page_file("model"))
     st.rerun()
 
 
@@ -96,5 +96,5 @@ def need_model(page: str) -> state.CurrentModel | None:
     model = state.current()
     if model is None:
         st.info(f"The {page} page works on a model: load, upload or train one first.")
-        st.page_link(shell.pages()[0], label="Go to the Model page", icon=":material/model_training:")
+        st.page_link(shell.page_file("model"), label="Go to the Model page", icon=":material/model_training:")
     return model

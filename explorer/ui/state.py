@@ -49,6 +49,10 @@ class CurrentModel:
 
 def init_session() -> None:
     """First run of a session: restore dataset and variant from the URL, then load a shipped model."""
+    if "dataset" in st.session_state and "variant" not in st.session_state:
+        # Streamlit drops a widget's key when the user moves to a page that does not draw the widget
+        # (the Variant box is on the Model page only): restore it from the copy publish_query_params keeps.
+        st.session_state.variant = st.session_state.get("kept_variant", DEFAULT_VARIANT)
     if "dataset" in st.session_state:
         return
     params = st.query_params
@@ -61,6 +65,7 @@ def init_session() -> None:
 
 def publish_query_params() -> None:
     """Keep ``?dataset=…&variant=…`` in the URL so a view can be bookmarked or shared."""
+    st.session_state.kept_variant = st.session_state.variant
     wanted = {"dataset": st.session_state.dataset, "variant": st.session_state.variant}
     if {k: st.query_params.get(k) for k in wanted} != wanted:
         st.query_params.update(wanted)

@@ -57,10 +57,13 @@ class LSTMAE(Autoencoder):
         steps, _ = self.decoder(z[:, None, :].expand(-1, self.n_steps, -1))  # (B, T, hidden)
         return self.readout(steps)
 
-    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+    def from_sequence(self, sequence: Tensor) -> Tensor:
+        """(B, T, F) -> (B, C, H, W), the inverse of :meth:`to_sequence`."""
         c, h, w = self.input_shape
-        rows = self.decode_sequence(z).reshape(-1, h, c, w)   # (B, H, C, W)
-        return rows.permute(0, 2, 1, 3)                       # (B, C, H, W)
+        return sequence.reshape(-1, h, c, w).permute(0, 2, 1, 3)
+
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.from_sequence(self.decode_sequence(z))
 
     def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
         return {"recon": self.reconstruction_term(self.decode_logits(self.encode(x)), x.reshape(-1, *self.input_shape))}

@@ -147,10 +147,10 @@ class RBM(Autoencoder):
         return {"free_energy_gap": self.rbm.cd_loss(v_data, v_model)}
 
     def _persistent_chain(self, v_data: Tensor) -> Tensor:
-        """The first B chains, (B, K); new chains start at hidden samples of the data."""
+        """The first B fantasy chains as hidden states (B, K). Chains start at h = 0, as in scikit-learn's
+        BernoulliRBM, so the first fantasies are v ~ Bernoulli(sigmoid(b))."""
         if len(self.chain) < len(v_data):
-            with torch.no_grad():
-                self.chain = torch.cat([self.chain, self.rbm.sample_hidden(v_data[len(self.chain):])])
+            self.chain = v_data.new_zeros(len(v_data), self.latent_dim)
         return self.chain[:len(v_data)]
 
     def reset_chain(self) -> None:

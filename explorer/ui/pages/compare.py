@@ -11,7 +11,7 @@ found = panels.entries(dataset)
 if not found:
     st.info(f"No models for {dataset.name} yet: nothing is shipped for it and none was trained in this "
             "session. Train a few variants on the Model page; each appears here.")
-    st.page_link(shell.pages()[0], label="Go to the Model page", icon=":material/model_training:")
+    st.page_link(shell.page_file("model"), label="Go to the Model page", icon=":material/model_training:")
 else:
     st.caption("Shipped models for this dataset and every model trained, loaded or uploaded in this session.")
     size_col, models_col = st.columns([1, 4])

@@ -9,18 +9,21 @@ st.title("RBM")
 current = side_jobs.need_model("RBM")
 layer = first_rbm_layer(current.model) if current is not None else None
 if current is not None and layer is None:
-    side_jobs.offer_variants(f"This page looks inside a restricted Boltzmann machine; `{current.variant}` has "
-                             "none. It applies to the RBM and to the deep belief net's first layer:",
-                             list(rbm_variants()), key="rbm")
+    side_jobs.offer_variants(f"This page looks inside a restricted Boltzmann machine (its filters, Gibbs chains "
+                             f"and free energy), and `{current.variant}` has none. It applies to "
+                             f"{', '.join(f'`{v}`' for v in rbm_variants())}; a button below loads the shipped "
+                             "model, or opens the Model page to train one.", list(rbm_variants()), key="rbm")
 elif layer is not None:
     dataset = state.dataset()
     which = "its first RBM layer (the one that sees pixels)" if current.variant != "rbm" else "the RBM"
     st.caption(f"`{current.variant}`: {which}, {layer.weight.shape[1]} visible and {layer.weight.shape[0]} "
                "hidden units.")
-    filters_tab, chain_tab, energy_tab = st.tabs(["Filters", "Gibbs chain", "Free energy"])
-    with filters_tab:
+    filters_col, energy_col = st.columns([2, 3], gap="large")
+    with filters_col:
+        st.subheader("Filters")
         panels.filters_view(layer, dataset)
-    with chain_tab:
-        panels.chain_view(current, layer, dataset)
-    with energy_tab:
+    with energy_col:
+        st.subheader("Free energy")
         panels.energy_view(current, layer, dataset)
+    st.subheader("Gibbs chain")
+    panels.chain_view(current, layer, dataset)

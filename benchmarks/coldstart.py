@@ -1,0 +1,111 @@
+"""Item 5: cold start, from ``streamlit run app.py`` to the first latent map drawn in a browser.
+
+Headless Chromium (Debian's ``/usr/bin/chromium`` through Playwright; never ``playwright install``)
+is started first; the clock starts when the server process is spawned and stops when the first
+Plotly chart of ``/latent?dataset=…&variant=…`` has drawn its SVG, with a shipped pretrained model.
+Until the latent page and a pretrained model exist the row says "n/a (why)".
+"""
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Row, Sizes
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+MAP_DRAWN = '[data-testid="stPlotlyChart"] .main-svg'
+EXCEPTION = '[data-testid="stException"]'
+NAME = "cold start: streamlit run -> first latent map drawn"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def why_not() -> str | None:
+    """Why the measurement cannot run here, or None when it can."""
+    from explorer.gallery import list_pretrained
+    from explorer.ui import shell
+    if not any(path == "latent" for *_, path in shell.PAGES):
+        return "no /latent page yet"
+    if not list_pretrained():
+        return "no pretrained model in pretrained/ yet"
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} missing"
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright not installed"
+    return None
+
+
+def target() -> str:
+    """URL path and query of the latent page for the preferred shipped model."""
+    from explorer.gallery import list_pretrained
+    entries = list_pretrained()
+    best = min(entries, key=lambda e: (e.dataset != "fashion-mnist", e.variant != "deep_ae", e.latent_dim))
+    return f"latent?dataset={best.dataset}&variant={best.variant}"
+
+
+def measure(timeout_s: float = 180.0) -> dict:
+    """Seconds from spawning the server to the first drawn map (raises RuntimeError on failure)."""
+    from playwright.sync_api import sync_playwright
+    port, path = _free_port(), target()
+    url = f"http://127.0.0.1:{port}/{path}"
+    with sync_playwright() as playwright, tempfile.TemporaryFile("w+") as log:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        start = time.perf_counter()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            served = _open(page, url, server, start + timeout_s) - start
+            page.wait_for_selector(f"{MAP_DRAWN}, {EXCEPTION}", timeout=max(1.0, start + timeout_s - time.perf_counter()) * 1e3)
+            drawn = time.perf_counter() - start
+            if page.locator(EXCEPTION).count():
+                raise RuntimeError("the latent page raised: " + page.locator(EXCEPTION).first.inner_text()[:120])
+            return {"seconds": drawn, "first_response_s": served, "url_path": path}
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            browser.close()
+
+
+def _open(page, url: str, server: subprocess.Popen, deadline: float) -> float:
+    """Load ``url`` as soon as the server answers; returns when it did."""
+    while time.perf_counter() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}")
+        try:
+            page.goto(url, timeout=5_000)
+            return time.perf_counter()
+        except Exception:  # connection refused until the server listens
+            time.sleep(0.1)
+    raise RuntimeError("the server never answered")
+
+
+def rows(sizes: Sizes) -> list[Row]:
+    if not sizes.fresh_process:
+        return [Row("5 cold start", NAME, "skipped (--quick)")]
+    reason = why_not()
+    if reason is not None:
+        return [Row("5 cold start", NAME, f"n/a ({reason})")]
+    try:
+        result = measure()
+    except Exception as error:  # a browser or server failure is a result, not a crash of the run
+        return [Row("5 cold start", NAME, f"n/a ({type(error).__name__}: {str(error)[:120]})")]
+    return [Row("5 cold start", NAME, f"{result['seconds']:.1f} s",
+                f"first HTTP response at {result['first_response_s']:.1f} s; /{result['url_path']}", result)]

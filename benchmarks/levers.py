@@ -1,0 +1,110 @@
+"""The speed levers one at a time: per-step training rate of deep_ae-30 with one setting changed.
+
+Every setting keeps its own copy of the same weights (the time-to-quality model, so the logits
+are as trained and denormals appear as they do in training) and its own Adam; settings alternate
+within each round, a few steps each, and a ratio is the median step rate of the lever against the
+median of the reference, all in this one process. The reference is what the Trainer now does.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from benchmarks.common import Row, Sizes, median, time_calls
+from benchmarks.latency import to_uint8
+from explorer.tensors import as_tensor
+
+
+@dataclass(frozen=True)
+class Setting:
+    flush: bool = True        # torch.set_flush_denormal
+    threads: int = 1          # torch.set_num_threads
+    adam: str = "fused"       # fused | foreach | loop (torch's CPU default)
+    batch: int = 128
+
+
+def _adam(parameters, kind: str) -> torch.optim.Adam:
+    options = {"fused": {"fused": True}, "foreach": {"foreach": True}, "loop": {"foreach": False}}[kind]
+    return torch.optim.Adam(parameters, lr=1e-3, **options)
+
+
+def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int, steps: int) -> dict[str, float]:
+    """Median samples/s of each setting over ``rounds`` x ``steps`` timed steps (first of each round untimed)."""
+    copies = {}
+    for name, setting in settings.items():
+        own = copy.deepcopy(model).train()
+        copies[name] = (own, _adam(own.parameters(), setting.adam))
+    threads = torch.get_num_threads()
+    rates: dict[str, list[float]] = {name: [] for name in settings}
+    generator = torch.Generator().manual_seed(0)
+    try:
+        for _ in range(rounds):
+            for name, setting in settings.items():
+                torch.set_flush_denormal(setting.flush)
+                torch.set_num_threads(setting.threads)
+                own, optimizer = copies[name]
+                for step in range(steps + 1):
+                    batch = x[torch.randint(0, len(x), (setting.batch,), generator=generator)]
+                    start = time.perf_counter()
+                    loss = sum(own.loss(batch).values())
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    if step:
+                        rates[name].append(setting.batch / (time.perf_counter() - start))
+    finally:
+        torch.set_flush_denormal(False)  # torch's default; it has no getter to restore from
+        torch.set_num_threads(threads)
+    return {name: median(values) for name, values in rates.items()}
+
+
+def training_rows(model, dataset, sizes: Sizes, default_threads: int) -> list[Row]:
+    x = as_tensor(dataset.x_train)
+    other_threads = 1 if default_threads > 1 else 2
+    reference = Setting(threads=default_threads)
+    settings = {"reference": reference,
+                "no denormal flushing": replace(reference, flush=False),
+                "foreach Adam": replace(reference, adam="foreach"),
+                "for-loop Adam (torch default)": replace(reference, adam="loop"),
+                f"batch {sizes.tuned_batch}": replace(reference, batch=sizes.tuned_batch)}
+    if not sizes.quick:  # two threads on a busy machine take minutes for a few steps
+        settings[f"{other_threads} thread(s)"] = replace(reference, threads=other_threads)
+    rounds, steps = (1, 2) if sizes.quick else (4, 5)
+    rates = _rates(model, x, settings, rounds, steps)
+    base = rates["reference"]
+    out = [Row("0 levers", f"reference: flush denormals, fused Adam, {default_threads} thread(s), batch 128",
+               f"{base:.0f} samples/s", "deep_ae-30 training steps", {"samples_per_s": base})]
+    for name, rate in rates.items():
+        if name != "reference":
+            out.append(Row("0 levers", f"... with {name}", f"{rate / base:.2f}x reference",
+                           f"{rate:.0f} samples/s", {"ratio": rate / base, "samples_per_s": rate}))
+    return out
+
+
+def decode_rows(model, codes, sizes: Sizes) -> list[Row]:
+    """The traverse slider's decode with autograd on, under no_grad, and under inference_mode."""
+    z = torch.from_numpy(codes[:1].copy())
+    model.eval()
+
+    def plain(_):
+        return to_uint8(model.decode(z).detach())
+
+    def no_grad(_):
+        with torch.no_grad():
+            return to_uint8(model.decode(z))
+
+    def inference(_):
+        with torch.inference_mode():
+            return to_uint8(model.decode(z))
+
+    stats = {}
+    for _ in range(2):  # alternate, keep the better p50 of two
+        for name, fn in (("autograd on", plain), ("no_grad", no_grad), ("inference_mode", inference)):
+            result = time_calls(fn, sizes.latency_calls)
+            if name not in stats or result["p50_ms"] < stats[name]["p50_ms"]:
+                stats[name] = result
+    return [Row("0 levers", f"decode 1 code, {name}", f"p50 {s['p50_ms']:.3f} ms", f"p95 {s['p95_ms']:.3f} ms", s)
+            for name, s in stats.items()]

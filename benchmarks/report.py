@@ -1,0 +1,104 @@
+"""The goals table and the rendering of RESULTS.md (also what the terminal shows)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from benchmarks.common import Row
+
+QUALITY_TOLERANCE = 0.01  # "equal test error": within 1 % (fused Adam and the shuffling order differ)
+
+Check = Callable[[dict], "tuple[str, bool | None]"]  # results -> (measured, met or None for n/a)
+
+
+def _throughput(results: dict) -> tuple[str, bool | None]:
+    summary = results.get("throughput", {}).get("deep_ae")
+    if summary is None:
+        return "not measured", None
+    best, text = None, []
+    for name in ("trainer", "trainer_tuned"):
+        side, plain = summary[name], summary["plain"]
+        holds = side["test_error"] <= plain["test_error"] * (1 + QUALITY_TOLERANCE)
+        text.append(f"{side['ratio']:.2f}x at batch {side['batch']} (error {side['test_error']:.2f} vs "
+                    f"{plain['test_error']:.2f}{'' if holds else ', worse'})")
+        if holds and (best is None or side["ratio"] > best):
+            best = side["ratio"]
+    return "; ".join(text), best is not None and best >= 2.0
+
+
+def _quality(results: dict) -> tuple[str, bool | None]:
+    quality = results.get("quality")
+    if quality is None:
+        return "not measured", None
+    if quality["seconds"] is None:
+        return f"not reached within {quality['budget_s']:.0f} s ({quality['epochs']} epochs)", False
+    return f"{quality['seconds']:.1f} s", quality["seconds"] <= 60
+
+
+def _p95(key: str, limit_ms: float) -> Check:
+    def check(results: dict) -> tuple[str, bool | None]:
+        stats = results.get("latency", {}).get(key)
+        if stats is None:
+            return "n/a", None
+        return f"p95 {stats['p95_ms']:.2f} ms", stats["p95_ms"] < limit_ms
+    return check
+
+
+def _fresh_umap(results: dict) -> tuple[str, bool | None]:
+    fresh = results.get("fresh_umap", {})
+    if not fresh:
+        return "n/a", None
+    text = ", ".join(f"{mode} {r['request_to_map_s']:.1f} s" for mode, r in fresh.items())
+    return text, min(r["request_to_map_s"] for r in fresh.values()) < 15
+
+
+def _simple(key: str, field: str, limit: float, unit: str) -> Check:
+    def check(results: dict) -> tuple[str, bool | None]:
+        value = (results.get(key) or {}).get(field)
+        if value is None:
+            return "n/a", None
+        return f"{value:.{1 if unit == 's' else 0}f} {unit}", value < limit
+    return check
+
+
+GOALS: list[tuple[str, str, Check]] = [
+    ("throughput vs plain loop, deep_ae, CPU", ">= 2.0x at equal or better test error", _throughput),
+    ("time to quality, deep_ae-30 (<= 0.75 x PCA-30)", "<= 60 s", _quality),
+    ("decode p95", "< 10 ms", _p95("decode", 10)),
+    ("top-10 search over 60k p95", "< 5 ms", _p95("search", 5)),
+    ("place a new point p95 (UMAP, warm)", "< 100 ms", _p95("place_umap", 100)),
+    ("place a new point p95 (PCA)", "< 100 ms", _p95("place_pca", 100)),
+    ("first UMAP of 10k points, fresh process (best way)", "< 15 s", _fresh_umap),
+    ("cold start to first latent map", "< 8 s", _simple("cold_start", "seconds", 8, "s")),
+    ("peak memory training deep_ae", "< 2 GB (2048 MiB)", _simple("memory", "peak_mib", 2048, "MiB")),
+    ("GPU epoch of deep_ae", "< 0.5 s", _simple("gpu", "epoch_seconds", 0.5, "s")),
+]
+
+
+def goal_rows(results: dict) -> list[Row]:
+    out = []
+    for name, target, check in GOALS:
+        measured, met = check(results)
+        status = "n/a" if met is None else ("met" if met else "MISSED")
+        out.append(Row("goals", name, status, f"target {target}; measured {measured}"))
+    return out
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| section | measurement | result | detail |", "|---|---|---|---|"]
+    lines += [f"| {_cell(r.section)} | {_cell(r.name)} | {_cell(r.value)} | {_cell(r.detail)} |" for r in rows]
+    return "\n".join(lines)
+
+
+def markdown(machine: dict, rows: list[Row], goals: list[Row], notes: list[str], seconds: float) -> str:
+    header = ", ".join(f"{k} {v}" for k, v in machine.items())
+    parts = ["# Benchmark results", "", "Written by `python -m benchmarks`; every ratio comes from runs alternated "
+             "in the same process. Medians over runs; latencies are p50/p95 over single calls.", "",
+             f"Machine: {header}. Run took {seconds / 60:.1f} min.", "", "## Goals", "", table(goals), "",
+             "## Measurements", "", table(rows)]
+    if notes:
+        parts += ["", "## Notes", ""] + notes
+    return "\n".join(parts) + "\n"

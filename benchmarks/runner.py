@@ -1,0 +1,164 @@
+"""``python -m benchmarks``: run every section, print rows as they come, then the goals, and write
+RESULTS.md (full runs; --quick writes only where --results says) and --json."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import traceback
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from benchmarks import coldstart, gpu, latency, levers, maps, memory, profile, report, throughput
+from benchmarks import data as bdata
+from benchmarks.common import Row, Sizes, machine
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+VARIANTS = ("deep_ae", "vae", "conv_ae")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds; for the smoke test")
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    parser.add_argument("--results", type=Path, help="markdown output (default: benchmarks/RESULTS.md for full "
+                                                     "runs, none for --quick)")
+    parser.add_argument("--epochs", type=int, help="epochs per throughput run, all variants")
+    parser.add_argument("--rounds", type=int, help="alternating rounds per throughput comparison")
+    return parser.parse_args(argv)
+
+
+class Run:
+    """Collects rows (printed as they arrive), results for the goals, and notes."""
+
+    def __init__(self, sizes: Sizes):
+        self.sizes, self.rows, self.results, self.notes = sizes, [], {}, []
+
+    def add(self, rows: list[Row]) -> None:
+        for row in rows:
+            print(f"[{row.section}] {row.name}: {row.value}" + (f"  ({row.detail})" if row.detail else ""), flush=True)
+        self.rows += rows
+
+    def section(self, section: str, name: str, fn: Callable[[], list[Row]]) -> None:
+        """Run one benchmark; a crash becomes an "error (...)" row so the other sections still run."""
+        start = time.perf_counter()
+        try:
+            self.add(fn())
+        except Exception as error:  # noqa: BLE001  (a benchmark's failure is a result to report)
+            traceback.print_exc()
+            self.add([Row(section, name, f"error ({type(error).__name__}: {str(error)[:150]})")])
+        print(f"    ({section} / {name}: {time.perf_counter() - start:.1f} s)", flush=True)
+
+
+def training_sections(run: Run, dataset, cpu: torch.device) -> dict:
+    """Items 1 and 2; returns the time-to-quality model (or None) for the later sections."""
+    sizes, out = run.sizes, {}
+
+    def one(variant):
+        def go():
+            summary = throughput.compare(variant, dataset, sizes, cpu)
+            run.results.setdefault("throughput", {})[variant] = summary
+            return throughput.rows(summary)
+        return go
+
+    for variant in VARIANTS:
+        run.section("1 throughput", variant, one(variant))
+
+    def quality():
+        result, out["model"] = throughput.time_to_quality(dataset, sizes, cpu, sizes.quality_batch, sizes.quality_lr)
+        run.results["quality"] = result
+        return [throughput.quality_row(result)]
+
+    run.section("2 time to quality", "deep_ae-30", quality)
+    return out
+
+
+def explore_sections(run: Run, dataset, model) -> None:
+    """Levers, latency, maps: all on the time-to-quality model."""
+    sizes, codes = run.sizes, {}
+    run.section("0 levers", "training steps",
+                lambda: levers.training_rows(model, dataset, sizes, torch.get_num_threads()))
+
+    def lat():
+        rows, found = latency.run(model, dataset, sizes, run.results)
+        codes.update(found)
+        return rows
+
+    run.section("3 latency", "decode / search / denoise", lat)
+    run.section("0 levers", "decode", lambda: levers.decode_rows(model, codes["test_codes"], sizes))
+    fit_codes = codes["test_codes"][:sizes.projection_n]
+    run.section("4 projection", "in process", lambda: maps.in_process(fit_codes, codes["train_codes"], sizes,
+                                                                      run.results))
+    run.section("4 projection", "fresh process", lambda: maps.fresh_process(fit_codes, sizes, run.results))
+
+
+def process_sections(run: Run, dataset) -> None:
+    def keep(key: str, rows: list[Row], field: str) -> list[Row]:
+        if field in rows[0].numbers:
+            run.results[key] = rows[0].numbers
+        return rows
+
+    quick_row = [Row("6 memory", "peak RSS training deep_ae-30 (fresh process)", "skipped (--quick)")]
+    run.section("6 memory", "peak RSS", lambda: keep("memory", memory.rows(run.sizes), "peak_mib")
+                if run.sizes.fresh_process else quick_row)
+    run.section("5 cold start", coldstart.NAME, lambda: keep("cold_start", coldstart.rows(run.sizes), "seconds"))
+    run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))
+
+
+def profile_notes(run: Run, dataset, model) -> None:
+    """Where the training time goes, when the throughput or time-to-quality goal is missed."""
+    missed = {row.name for row in report.goal_rows(run.results) if row.value == "MISSED"}
+    if model is None or not missed & {"throughput vs plain loop, deep_ae, CPU",
+                                      "time to quality, deep_ae-30 (<= 0.75 x PCA-30)"}:
+        return
+    threads = torch.get_num_threads()
+    run.notes += [f"Where deep_ae training time goes (torch.profiler, 8 steps of batch 128, {threads} thread(s), "
+                  "denormals flushed, fused Adam; self CPU time):", "", "```",
+                  profile.training_profile(model, dataset, threads), "```", "",
+                  f"The plain loop's DataLoader alone (TensorDataset indexing + collate) costs "
+                  f"{profile.dataloader_ms_per_batch(dataset):.2f} ms per batch of 128.", ""]
+
+
+def main(argv: list[str] | None = None) -> int:
+    threads = torch.get_num_threads()
+    try:
+        return _main(parse(argv))
+    finally:
+        torch.set_num_threads(threads)  # --quick pins one thread; callers in-process get theirs back
+
+
+def _main(args: argparse.Namespace) -> int:
+    sizes = Sizes.quick_sizes() if args.quick else Sizes.full()
+    if args.epochs:
+        sizes = replace(sizes, epochs={k: args.epochs for k in sizes.epochs})
+    if args.rounds:
+        sizes = replace(sizes, rounds=args.rounds)
+    if args.quick:  # a smoke run: one thread keeps it to seconds on a busy machine (see ThreadChoice)
+        torch.set_num_threads(1)
+    started, run = time.perf_counter(), Run(sizes)
+    info = machine()
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+    dataset, cpu = bdata.dataset(sizes), torch.device("cpu")
+    trained = training_sections(run, dataset, cpu)
+    model = trained.get("model")
+    if model is None:  # time to quality failed: the latency rows still need a model
+        model = bdata.model("deep_ae", dataset, bdata.config("deep_ae", sizes, epochs=1))
+    explore_sections(run, dataset, model.eval())
+    process_sections(run, dataset)
+    goals = report.goal_rows(run.results)
+    profile_notes(run, dataset, trained.get("model"))
+    info["load_average_1_5_15"] += f" at start, {machine()['load_average_1_5_15']} at end"
+    text = report.markdown(info, run.rows, goals, run.notes, time.perf_counter() - started)
+    print("\n" + text)
+    target = args.results if args.results is not None else (None if args.quick else RESULTS)
+    if target is not None:
+        target.write_text(text)
+        print(f"wrote {target}")
+    if args.json is not None:
+        payload = {"machine": info, "sizes": asdict(sizes), "rows": [asdict(r) for r in run.rows],
+                   "goals": [asdict(g) for g in goals], "results": run.results}
+        args.json.write_text(json.dumps(payload, indent=1, default=str))
+    return 0

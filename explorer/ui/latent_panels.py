@@ -1,0 +1,212 @@
+"""The parts of the Latent page: map controls, the three maps with their scores, the selected images,
+decoding a point of a 2-D code space, placing a new image, exports.
+
+Every chart interaction has a plain widget behind it: selecting points (click, box or lasso) writes
+their test indices into the ``latent.indices`` text box, which is what the page reads; clicking one
+point of a 2-D code map also copies its code into the ``latent.decode_x`` / ``latent.decode_y``
+inputs, which decode any point, empty space included (plotly sends no event for a click on empty
+space, so those two inputs are the way to pick one).
+"""
+from __future__ import annotations
+
+import functools
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from explorer import metrics
+from explorer.plots import latent_scatter
+from explorer.ui import cache, maps, query, widgets
+
+MAP_POINTS = (500, 1000, 2000, 5000, 10000)
+DEFAULT_MAP_POINTS = 2000      # UMAP's exact small-data path (< 4096 points), a few seconds
+MAX_SELECTED_SHOWN = 24
+INDICES_KEY = "latent.indices"
+NEW_SOURCES = ("none", "training image", "test image", "upload")
+
+
+def controls(current, dataset) -> tuple[str, int]:
+    """How the codes are mapped (raw for 1- or 2-D codes) and how many test images the maps show."""
+    left, right = st.columns(2)
+    k = current.model.latent_dim
+    if k <= 2:
+        left.markdown(f"The codes are **{k}-D**: the code map plots them as they are"
+                      + (" (on a line)." if k == 1 else "."))
+        method = "raw"
+    else:
+        method = left.radio(f"Map of the {k}-D codes", ["pca", "umap"], format_func=str.upper, horizontal=True,
+                            key="latent.code_method", help="UMAP keeps neighbourhoods; PCA keeps the two "
+                                                           "directions of largest variance.")
+    n_test = len(dataset.x_test)
+    choices = sorted({min(n, n_test) for n in MAP_POINTS})
+    n_points = right.select_slider("Test images on the maps", choices, value=min(DEFAULT_MAP_POINTS, n_test),
+                                   key="latent.n_points",
+                                   help="A seeded subsample; over 4096 points UMAP switches to approximate "
+                                        "neighbours and compiles more code the first time.")
+    return method, int(n_points)
+
+
+def parse_indices(text: str, n_test: int) -> tuple[list[int], list[str]]:
+    """'3, 17 42' -> [3, 17, 42] and the entries that are not test indices."""
+    picked, bad = [], []
+    for token in text.replace(",", " ").split():
+        if token.isdigit() and int(token) < n_test:
+            picked.append(int(token))
+        else:
+            bad.append(token)
+    return list(dict.fromkeys(picked)), bad
+
+
+def _on_select(chart_key: str, decodes: bool) -> None:
+    """Chart selection -> the indices text box (and, for one point of a 2-D code map, the decode inputs)."""
+    points = st.session_state[chart_key].selection.points
+    picked = [int(np.ravel(p["customdata"])[0]) for p in points if p.get("customdata") is not None]
+    st.session_state[INDICES_KEY] = ", ".join(map(str, picked))
+    if decodes and len(points) == 1 and picked:
+        st.session_state["latent.decode_x"] = float(points[0]["x"])
+        st.session_state["latent.decode_y"] = float(points[0]["y"])
+
+
+def figure(m: maps.Map, shown: np.ndarray, dataset, marks: list[tuple[str, np.ndarray, str]]) -> go.Figure:
+    """The map coloured by label, customdata = test index; ``marks``: (name, (2,) point, symbol) on top."""
+    labels = dataset.y_test[shown] if dataset.y_test is not None else None
+    fig = latent_scatter(m.points, labels, dataset.class_names, m.title, height=380)
+    for trace in fig.data:
+        trace.customdata = shown[np.asarray(trace.customdata, int)]
+    for name, point, symbol in marks:
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name,
+                                 marker=dict(symbol=symbol, size=16, color="black", line=dict(color="white", width=1))))
+    fig.update_layout(legend=dict(orientation="h", y=-0.12, itemsizing="constant"), dragmode="lasso")
+    return fig
+
+
+def quality_text(m: maps.Map) -> str:
+    q = m.quality
+    parts = [f"{m.origin}" + (f" in {m.fit_seconds:.2f} s" if m.origin != "raw" else "")]
+    if "knn_accuracy" in q:
+        parts.append(f"5-NN accuracy **{q['knn_accuracy']:.3f}**")
+    parts.append(f"trustworthiness **{q['trustworthiness']:.3f}**")
+    if "silhouette" in q:
+        parts.append(f"silhouette **{q['silhouette']:.3f}**")
+    return " · ".join(parts)
+
+
+def map_row(all_maps: list[maps.Map], shown: np.ndarray, dataset, marks: list[list], decodes: bool) -> None:
+    for column, m, mark in zip(st.columns(len(all_maps)), all_maps, marks):
+        key = f"latent.chart.{m.source}.{m.method}"
+        column.plotly_chart(figure(m, shown, dataset, mark), key=key,
+                            on_select=functools.partial(_on_select, key, decodes and m.source == "codes"),
+                            selection_mode=("points", "box", "lasso"))
+        column.markdown(quality_text(m))
+    st.caption(f"{len(shown)} test images. 5-NN accuracy: 5-fold cross-validated k-NN on the 2-D map; "
+               "trustworthiness: are a point's 5 map neighbours among its 5 pixel-space neighbours (1 is "
+               "best); silhouette: class separation on the map (-1 to 1). Click, box or lasso points to see "
+               "them below; PNG: the camera button on each chart.")
+
+
+def selection_view(current, dataset) -> None:
+    text = st.text_input("Selected test images (indices; chart selections land here)", key=INDICES_KEY,
+                         placeholder="e.g. 0, 5, 17")
+    picked, bad = parse_indices(text, len(dataset.x_test))
+    if bad:
+        st.warning(f"Not test indices (0 to {len(dataset.x_test) - 1}): {', '.join(bad[:5])}")
+    if not picked:
+        st.caption("Nothing selected yet.")
+        return
+    shown = picked[:MAX_SELECTED_SHOWN]
+    y = dataset.y_test[shown] if current.model.conditional else None
+    recon = metrics.reconstruct_all(current.model, dataset.x_test[shown], y)
+    widgets.show_images(np.concatenate([dataset.x_test[shown], recon]), len(shown),
+                        caption=f"{len(picked)} selected" + (f", first {len(shown)} shown" if len(picked) > len(shown)
+                                                              else "") + " · top: images · bottom: reconstructions")
+    codes = cache.codes(current.key, "test", current.model, dataset)[shown]
+    table = {"test index": shown}
+    if dataset.y_test is not None:
+        table["class"] = [query.class_name(dataset, int(label)) for label in dataset.y_test[shown]]
+    table.update({f"z{d}": codes[:, d] for d in range(codes.shape[1])})
+    st.dataframe(table, hide_index=True, key="latent.codes_table")
+
+
+def decode_point(current, dataset, codes: np.ndarray) -> np.ndarray | None:
+    """Two number inputs (and a class for conditional models) -> the decoded image; returns the point."""
+    low, high = np.percentile(codes[:, :2], [1, 99], axis=0)
+    step = float(max(high - low) / 50) or 0.01
+    left, middle, right = st.columns([1, 1, 2])
+    x = left.number_input("code x (z0)", value=float(codes[:, 0].mean()), step=step, format="%.3f",
+                          key="latent.decode_x")
+    y = middle.number_input("code y (z1)", value=float(codes[:, 1].mean()), step=step, format="%.3f",
+                            key="latent.decode_y")
+    label = query.pick_label(current.model, dataset, "latent.decode_class")
+    point = np.array([x, y], np.float32)
+    image = metrics.decode_all(current.model, point[None], None if label is None else np.array([label]))
+    with right:
+        widgets.show_images(image, 1, caption=f"decoded ({x:.3f}, {y:.3f}): the × on the code map")
+    return point
+
+
+def new_image(current, dataset) -> query.Query | None:
+    """A training or test image by index, or an upload, to place on the maps with ``transform``."""
+    left, right = st.columns([1, 2])
+    source = left.selectbox("Place a new image", NEW_SOURCES, key="latent.new_source",
+                            help="Training images were not used to fit the maps, so they are new to them.")
+    if source == "none":
+        return None
+    if source == "upload":
+        with right:
+            return query.upload_input(dataset, "latent.new", query.polarity_choice("latent.new"))
+    x, y = (dataset.x_train, dataset.y_train) if source == "training image" else (dataset.x_test, dataset.y_test)
+    index = int(right.number_input(f"{source} index", 0, len(x) - 1, 0, key="latent.new_index"))
+    return query.Query(x[index], None if y is None else int(y[index]), f"{source} {index}")
+
+
+def place(current, dataset, q: query.Query, all_maps: list[maps.Map]) -> list[np.ndarray]:
+    """The new image's (2,) position on each map, by each map's fitted projector (never a refit)."""
+    label = query.pick_label(current.model, dataset, "latent.new_class", q.label)
+    code = query.encode_one(current.model, q.image, label)
+    positions = []
+    for m in all_maps:
+        features = code if m.source == "codes" else q.image.reshape(-1)
+        if m.method == "raw":
+            positions.append(np.pad(features[:2], (0, max(0, 2 - len(features)))))
+        else:
+            positions.append(maps.projector(m.state, m.inputs).transform(features[None])[0])
+    query.preview(q.image, f"{q.description}: the ★ on each map")
+    return positions
+
+
+def exports(current, dataset, all_maps: list[maps.Map], shown: np.ndarray) -> None:
+    codes_of = functools.partial(cache.codes, current.key, "test", current.model, dataset)
+    stem = f"{dataset.name}-{current.variant}-{current.model.latent_dim}-test-codes"
+    left, middle, right = st.columns(3)
+    left.download_button("Codes (.csv)", lambda: codes_csv(codes_of(), dataset.y_test), file_name=f"{stem}.csv",
+                         mime="text/csv", key="latent.csv")
+    middle.download_button("Codes (.npz)", lambda: codes_npz(codes_of(), dataset.y_test), file_name=f"{stem}.npz",
+                           mime="application/octet-stream", key="latent.npz")
+    chart = right.selectbox("Map as HTML", [m.title for m in all_maps], key="latent.html_map",
+                            label_visibility="collapsed")
+    right.download_button(f"Map “{chart}” (.html)", lambda: _html(all_maps, chart, shown, dataset),
+                          file_name=f"{stem}-{chart.replace(' ', '-')}.html", mime="text/html", key="latent.html")
+    st.caption("Codes of every test image with its label. The HTML map is self-contained and interactive; "
+               "for a PNG use the camera button in a chart's toolbar.")
+
+
+def codes_csv(codes: np.ndarray, labels: np.ndarray | None) -> str:
+    header = ["index", "label"] + [f"z{d}" for d in range(codes.shape[1])]
+    rows = np.column_stack([np.arange(len(codes)), labels if labels is not None else np.full(len(codes), -1), codes])
+    out = io.StringIO()
+    np.savetxt(out, rows, delimiter=",", header=",".join(header), comments="",
+               fmt=["%d", "%d"] + ["%.6g"] * codes.shape[1])
+    return out.getvalue()
+
+
+def codes_npz(codes: np.ndarray, labels: np.ndarray | None) -> bytes:
+    out = io.BytesIO()
+    np.savez_compressed(out, codes=codes, **({"labels": labels} if labels is not None else {}))
+    return out.getvalue()
+
+
+def _html(all_maps: list[maps.Map], title: str, shown: np.ndarray, dataset) -> str:
+    m = next(m for m in all_maps if m.title == title)
+    return figure(m, shown, dataset, []).to_html(include_plotlyjs=True, full_html=True)

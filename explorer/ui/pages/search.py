@@ -1,0 +1,41 @@
+"""Search: the training images nearest to a query, by the model's code and by raw pixels."""
+import streamlit as st
+
+from explorer.ui import cache, query, side_jobs, state
+from explorer.ui import search_panels as panels
+
+st.title("Search")
+current = side_jobs.need_model("Search")
+if current is not None:
+    dataset = state.dataset()
+    st.caption("A query image is encoded and compared with the codes of every training image; beside it, "
+               "the same search on raw pixels. Precision@k: the fraction of the k found images of the "
+               "query's class." + (" This model is given the class, so its code holds the style: code "
+                                   "neighbours share the style more than the class." if current.model.conditional
+                                   else ""))
+    left, right = st.columns([1, 2])
+    with left:
+        q = panels.pick_query(current, dataset)
+        label = panels.ask_label(current, dataset, q) if q is not None else None
+        if q is not None:
+            query.preview(q.image, f"{q.description}, as the model sees it ({' x '.join(map(str, q.image.shape))})")
+    with right:
+        metric, k = panels.metric_and_k()
+    if q is not None:
+        code_average = pixel_average = None
+        if dataset.y_train is not None:
+            train_codes = cache.codes(current.key, "train", current.model, dataset)
+            test_codes = cache.codes(current.key, "test", current.model, dataset)
+            code_average = panels.average_precision(f"codes:{current.key}", metric, k, train_codes, test_codes,
+                                                    dataset)
+            pixel_average = panels.average_precision(f"pixels:{dataset.fingerprint}", metric, k,
+                                                     dataset.x_train.reshape(len(dataset.x_train), -1),
+                                                     dataset.x_test.reshape(len(dataset.x_test), -1), dataset)
+        panels.result_row(f"By code ({metric}, {current.model.latent_dim}-D)", dataset,
+                          panels.by_code(current, dataset, q, label, metric, k, q.train_index), label,
+                          code_average, "codes")
+        panels.result_row(f"By pixels ({metric})", dataset, panels.by_pixels(dataset, q, metric, k, q.train_index),
+                          label, pixel_average, "pixels")
+        st.caption(f"Under each image: its class and distance. Test averages over "
+                   f"{min(len(dataset.x_test), panels.AVERAGE_QUERIES)} test images. "
+                   "**search** makes that training image the query.")

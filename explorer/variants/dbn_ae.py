@@ -1,0 +1,113 @@
+"""The deep autoencoder of Hinton & Salakhutdinov (Science 2006), initialised from a stack of RBMs.
+
+Training follows the paper's Fig. 1: "pretraining" fits one RBM per layer greedily by CD-1, each on the
+hidden probabilities of the frozen layers below, the top RBM with linear (Gaussian) code units;
+"unrolling" turns the stack into an encoder (the RBMs' recognition weights W) and a decoder (their
+transposes W^T with the visible biases); "fine-tuning" backpropagates the reconstruction
+cross-entropy through the whole net. The paper fine-tuned with conjugate gradients; we use Adam.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from explorer.config import BackpropConfig, TrainedConfig, inherit, param
+from explorer.nn import hidden_widths, mlp
+from explorer.registry import register
+from explorer.variants.base import Autoencoder, Stage, adam
+from explorer.variants.rbm import BernoulliRBMLayer
+
+# Hinton & Salakhutdinov's code (rbm.m, rbmhidlinear.m): momentum 0.9, and a learning rate 100 times
+# smaller (0.001 vs 0.1) for the RBM with linear hidden units, whose unbounded activations otherwise blow up.
+PRETRAIN_MOMENTUM = 0.9
+LINEAR_CODE_LR_SCALE = 0.01
+
+
+@dataclass
+class DBNAEConfig(BackpropConfig):
+    epochs: int = inherit(TrainedConfig, "epochs", 60)  # fine-tuning epochs
+    hidden: str = param("auto", help="Widths of the RBM stack below the code, comma-separated; the decoder "
+                                     "mirrors them. 'auto' is 1000,500,250 for 28x28 (the paper's) and "
+                                     "scaled down for smaller images.")
+    pretrain_epochs: int = param(10, min=0, max=10_000, help="CD-1 passes over the training set for each RBM.")
+    pretrain_lr: float = param(0.05, min=1e-6, max=10.0,
+                               help="SGD learning rate of the CD-1 updates (momentum 0.9); the top RBM, "
+                                    "with linear code units, uses 1/100 of it as in the paper.")
+
+
+@register("dbn_ae", config=DBNAEConfig,
+          description="Deep autoencoder pretrained as a stack of RBMs (CD-1, linear code units), "
+                      "unrolled and fine-tuned by backprop.",
+          paper="Hinton & Salakhutdinov, Reducing the dimensionality of data with neural networks, Science 2006")
+class DBNAutoencoder(Autoencoder):
+    """encode: the RBMs' up-pass, logistic units and a linear code (B, K);
+    decode: the unrolled decoder (B, K) -> (B, D) logits, initialised as the transposed stack."""
+
+    def __init__(self, config: DBNAEConfig, input_shape, n_classes=0):
+        super().__init__(config, input_shape, n_classes)
+        sizes = (self.input_dim, *hidden_widths(config.hidden, self.input_dim), config.latent_dim)
+        # The encoder *is* the stack: RBM i sees the hidden probabilities of RBM i-1 as its data.
+        self.rbms = nn.ModuleList(BernoulliRBMLayer(n_visible, n_hidden, linear_hidden=i == len(sizes) - 2)
+                                  for i, (n_visible, n_hidden) in enumerate(zip(sizes[:-1], sizes[1:])))
+        self.decoder = mlp(sizes[::-1], "sigmoid")  # (B, K) -> (B, D) logits
+        self.unroll()
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.hidden_probs_below(x.flatten(1), len(self.rbms))  # (B, K)
+
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.decoder(z)  # (B, D)
+
+    def hidden_probs_below(self, v: Tensor, layer: int) -> Tensor:
+        """(B, D) -> the input of RBM ``layer``: the up-pass through RBMs 0..layer-1."""
+        for rbm in self.rbms[:layer]:
+            v = rbm.hidden_probs(v)
+        return v
+
+    def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        """The fine-tuning objective (the pretraining stages use each RBM's CD loss instead)."""
+        return {"recon": self.reconstruction_term(self.decode_logits(self.encode(x)), x)}
+
+    def _decoder_linear(self, layer: int) -> nn.Linear:
+        """The decoder layer that mirrors RBM ``layer``, (H_layer) -> (V_layer)."""
+        linears = [module for module in self.decoder if isinstance(module, nn.Linear)]
+        return linears[len(self.rbms) - 1 - layer]
+
+    @torch.no_grad()
+    def unroll_layer(self, layer: int) -> None:
+        """Decoder layer := (W^T, visible bias) of RBM ``layer`` (H&S 2006, Fig. 1, "Unrolling")."""
+        rbm, linear = self.rbms[layer], self._decoder_linear(layer)
+        linear.weight.copy_(rbm.weight.t())  # (V, H)
+        linear.bias.copy_(rbm.visible_bias)
+
+    def unroll(self) -> None:
+        for layer in range(len(self.rbms)):
+            self.unroll_layer(layer)
+
+    def training_stages(self) -> list[Stage]:
+        stages = []
+        for layer, rbm in enumerate(self.rbms):
+            lr = self.config.pretrain_lr * (LINEAR_CODE_LR_SCALE if rbm.linear_hidden else 1.0)
+            sgd = torch.optim.SGD(rbm.parameters(), lr=lr, momentum=PRETRAIN_MOMENTUM)
+            stages.append(Stage(f"rbm{layer + 1}", self.config.pretrain_epochs, {"model": sgd}))
+        # Unrolling again here makes fine-tuning start from the transposed stack even with no pretraining.
+        finetune = adam(self.parameters(), self.config.lr)
+        return stages + [Stage("finetune", self.config.epochs, {"model": finetune}, on_start=self.unroll)]
+
+    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
+        if stage.name == "finetune":
+            return super().training_step(x, y, stage)
+        layer = int(stage.name.removeprefix("rbm")) - 1
+        rbm, optimizer = self.rbms[layer], stage.optimizers["model"]
+        with torch.no_grad():
+            v = self.hidden_probs_below(x.flatten(1), layer)  # (B, V_layer), the frozen layers' output
+        cd = rbm.cd_k_loss(v)  # CD-1, as in the paper
+        optimizer.zero_grad(set_to_none=True)
+        cd.backward()
+        optimizer.step()
+        # Keep the decoder the transpose of the stack, so the model is a coherent autoencoder at every step.
+        self.unroll_layer(layer)
+        with torch.no_grad():
+            return {"free_energy_gap": cd.detach(), "recon_bce": rbm.reconstruction_cross_entropy(v)}

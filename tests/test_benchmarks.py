@@ -1,0 +1,83 @@
+"""Smoke test of ``python -m benchmarks --quick``: every row of the table is produced, no section
+crashed, and the numbers are sane. Benchmarks are not timed tests, so no speed is asserted here."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import report
+from benchmarks.runner import RESULTS, VARIANTS, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("benchmarks")
+    before = RESULTS.stat().st_mtime_ns if RESULTS.exists() else None
+    assert main(["--quick", "--json", str(folder / "quick.json"), "--results", str(folder / "quick.md")]) == 0
+    after = RESULTS.stat().st_mtime_ns if RESULTS.exists() else None
+    return json.loads((folder / "quick.json").read_text()), (folder / "quick.md").read_text(), before == after
+
+
+def test_every_section_and_row_is_there(quick):
+    payload, _, _ = quick
+    names = [(row["section"], row["name"]) for row in payload["rows"]]
+    sections = {section for section, _ in names}
+    assert sections == {"0 levers", "1 throughput", "2 time to quality", "3 latency", "4 projection",
+                        "5 cold start", "6 memory", "7 GPU"}
+    for variant in VARIANTS:
+        sides = [name for section, name in names if section == "1 throughput" and name.startswith(variant + " ")]
+        assert len(sides) >= 3, f"{variant}: plain loop, Trainer and tuned Trainer rows expected, got {sides}"
+    latency = " ".join(name for section, name in names if section == "3 latency")
+    for what in ("decode", "search", "PCA map", "UMAP map", "denoise"):
+        assert what in latency
+    assert sum(section == "4 projection" and "fresh process" in name for section, name in names) == 3
+    assert [goal["name"] for goal in payload["goals"]] == [name for name, _, _ in report.GOALS]
+    assert {goal["value"] for goal in payload["goals"]} <= {"met", "MISSED", "n/a"}
+
+
+def test_no_section_crashed_and_absent_parts_say_why(quick):
+    payload, _, _ = quick
+    for row in payload["rows"]:
+        assert not row["value"].startswith("error"), row
+        if row["value"].startswith(("n/a", "skipped")):
+            assert row["value"].endswith(")"), row  # a reason in parentheses
+    gpu = next(row for row in payload["rows"] if row["section"].startswith("7 GPU"))
+    import torch
+    assert (gpu["value"] == "no GPU here") == (not torch.cuda.is_available())
+
+
+def test_numbers_are_sane(quick):
+    payload, _, _ = quick
+    for variant, summary in payload["results"]["throughput"].items():
+        plain = summary["plain"]
+        assert plain["samples_per_s"] > 0 and math.isfinite(plain["test_error"])
+        for side in ("trainer", "trainer_tuned"):
+            assert summary[side]["ratio"] > 0 and math.isfinite(summary[side]["test_error"])
+        # same model, data, epochs and batch from the same initial weights: close test errors
+        assert summary["trainer"]["test_error"] == pytest.approx(plain["test_error"], rel=0.05)
+    for name, stats in payload["results"]["latency"].items():
+        assert 0 < stats["p50_ms"] <= stats["p95_ms"], name
+        assert stats["calls"] == payload["sizes"]["latency_calls"]
+    quality = payload["results"]["quality"]
+    assert quality["threshold"] == pytest.approx(0.75 * quality["pca_error"])
+
+
+def test_markdown_has_goals_and_every_row_and_results_md_is_left_alone(quick):
+    payload, text, results_md_untouched = quick
+    assert "## Goals" in text and "## Measurements" in text and "cpu_count" in text and "torch" in text
+    for row in payload["rows"]:
+        assert row["name"].replace("|", "\\|") in text
+    assert results_md_untouched, "--quick must not overwrite benchmarks/RESULTS.md"
+
+
+def test_module_entry_point_parses_arguments():
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "--quick" in done.stdout and "--json" in done.stdout

@@ -1,0 +1,149 @@
+"""The Latent page, driven through its plain widgets: three scored maps, selected images and their codes,
+a new image placed by each map's fitted projector, decoding a point of a 2-D code space, exports."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer import metrics
+from explorer.projection import PCAProjector
+from explorer.registry import make_config
+from explorer.training import train
+from explorer.ui.latent_panels import codes_csv, codes_npz, parse_indices
+from explorer.ui.state import CurrentModel
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "explorer/ui/pages/latent.py"
+
+
+@pytest.fixture(scope="module")
+def models(digits) -> dict[str, CurrentModel]:
+    """Tiny models: a deterministic AE with a 2-D code, a VAE with 4, a CVAE with 2 (2 epochs each)."""
+    sizes = {"ae": 2, "vae": 4, "cvae": 2}
+    return {name: CurrentModel(train(name, digits, make_config(name, epochs=2, latent_dim=k), device="cpu").model,
+                               "digits", "tiny (test)") for name, k in sizes.items()}
+
+
+def open_page(model: CurrentModel) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["dataset"] = "digits"
+    at.session_state["variant"] = model.variant
+    at.session_state["uploads"] = {}
+    at.session_state["current"] = model
+    return at.run().switch_page(PAGE).run()
+
+
+def scores(at: AppTest) -> list[dict[str, float]]:
+    """The bold scores under each map, in page order."""
+    found = []
+    for md in at.markdown:
+        if "5-NN accuracy" in md.value:
+            found.append({name: float(value) for name, value in
+                          re.findall(r"(5-NN accuracy|trustworthiness|silhouette) \*\*([-\d.]+)\*\*", md.value)})
+    return found
+
+
+def chart(at: AppTest, title_start: str) -> dict:
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(f for f in figures if f["layout"]["title"]["text"].startswith(title_start))
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [image.caption for element in at.get("image") for image in element.proto.imgs]
+
+
+def values(array) -> np.ndarray:
+    """A plotly JSON array: a list, or {"dtype", "bdata"} base64 (plotly >= 6)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), np.dtype(array["dtype"]))
+    return np.asarray(array, float)
+
+
+def trace_xy(figure: dict, name: str) -> np.ndarray:
+    trace = next(t for t in figure["data"] if t.get("name") == name)
+    return np.array([values(trace["x"])[0], values(trace["y"])[0]])
+
+
+@pytest.mark.parametrize("variant", ["ae", "vae", "cvae"])
+def test_three_maps_with_their_scores(variant, models, digits):
+    at = open_page(models[variant])
+    assert not at.exception and not at.error
+    found = scores(at)
+    assert len(found) == 3 and len(at.get("plotly_chart")) == 3
+    pixels = digits.x_test.reshape(len(digits.x_test), -1)  # all 360 test images are on the maps
+    pca_points = PCAProjector().fit_transform(pixels)
+    assert found[1]["5-NN accuracy"] == pytest.approx(metrics.knn_accuracy_2d(pca_points, digits.y_test), abs=1e-3)
+    assert found[1]["trustworthiness"] == pytest.approx(metrics.trustworthiness_2d(pixels, pca_points), abs=1e-3)
+    assert found[2]["5-NN accuracy"] > 0.85  # UMAP separates the digits
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles[0] == ("codes" if models[variant].model.latent_dim == 2 else "PCA of the codes")
+    legend = {t["name"] for t in chart(at, "PCA of the pixels")["data"]}
+    assert set(digits.class_names) <= legend
+
+
+def test_umap_of_the_codes_and_the_new_image_placed_by_transform(models, digits):
+    model = models["vae"]
+    at = open_page(model)
+    at.radio(key="latent.code_method").set_value("umap").run()
+    at.selectbox(key="latent.new_source").set_value("training image").run()
+    at.number_input(key="latent.new_index").set_value(5).run()
+    assert not at.exception and not at.error
+    pixels = digits.x_test.reshape(len(digits.x_test), -1)
+    expected = PCAProjector().fit(pixels).transform(digits.x_train[5].reshape(1, -1))[0]
+    np.testing.assert_allclose(trace_xy(chart(at, "PCA of the pixels"), "new image"), expected, atol=1e-4)
+    umap_map = chart(at, "UMAP of the codes")
+    placed = trace_xy(umap_map, "new image")
+    points = np.concatenate([np.column_stack([values(t["x"]), values(t["y"])]) for t in umap_map["data"]
+                             if t.get("name") != "new image"])
+    assert len(points) == len(digits.x_test)
+    # a weighted mean of the embeddings of its neighbours: inside the map, never a refit
+    assert (points.min(0) <= placed).all() and (placed <= points.max(0)).all()
+    assert any("training image 5" in caption for caption in image_captions(at))
+
+
+def test_selected_indices_show_images_and_their_codes(models, digits):
+    model = models["ae"]
+    at = open_page(model)
+    at.text_input(key="latent.indices").set_value("7, 3 x 99999").run()
+    assert not at.exception
+    assert any("x, 99999" in w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert list(table["test index"]) == [7, 3]
+    expected = metrics.encode_all(model.model, digits.x_test[[7, 3]])
+    np.testing.assert_allclose(table[["z0", "z1"]].to_numpy(), expected, atol=1e-5)
+    assert any(caption.startswith("2 selected") for caption in image_captions(at))
+
+
+def test_decoding_a_point_of_a_2d_code(models):
+    at = open_page(models["ae"])
+    at.number_input(key="latent.decode_x").set_value(0.25).run()
+    at.number_input(key="latent.decode_y").set_value(-0.5).run()
+    assert not at.exception
+    np.testing.assert_allclose(trace_xy(chart(at, "codes"), "decoded point"), [0.25, -0.5])
+    assert any(caption.startswith("decoded (0.250, -0.500)") for caption in image_captions(at))
+
+
+def test_decoding_asks_a_cvae_for_the_class_and_refuses_codes_of_more_than_two_dims(models):
+    at = open_page(models["cvae"])
+    at.selectbox(key="latent.decode_class").set_value(4).run()
+    assert not at.exception and not at.error
+    at = open_page(models["vae"])
+    assert any("needs a 2-D code" in i.value for i in at.info)
+
+
+def test_exports_hold_every_test_code_with_its_label(models, digits):
+    at = open_page(models["ae"])
+    assert {b.label for b in at.get("download_button")} >= {"Codes (.csv)", "Codes (.npz)"}
+    codes = np.arange(6, dtype=np.float32).reshape(3, 2)
+    table = np.loadtxt(io.StringIO(codes_csv(codes, np.array([4, 0, 9]))), delimiter=",", skiprows=1)
+    np.testing.assert_allclose(table, [[0, 4, 0, 1], [1, 0, 2, 3], [2, 9, 4, 5]])
+    with np.load(io.BytesIO(codes_npz(codes, np.array([4, 0, 9]))), allow_pickle=False) as archive:
+        assert archive["codes"].shape == (3, 2) and archive["labels"].tolist() == [4, 0, 9]
+    assert parse_indices("1,2 2 x 40", 10) == ([1, 2], ["x", "40"])
