@@ -35,10 +35,9 @@ def _free_port() -> int:
 def why_not() -> str | None:
     """Why the measurement cannot run here, or None when it can."""
     from explorer.gallery import list_pretrained
-    from explorer.ui import shell
-    if not any(path == "latent" for *_, path in shell.PAGES):
+    if not (ROOT / "explorer" / "ui" / "pages" / "latent.py").is_file():
         return "no /latent page yet"
-    if not list_pretrained():
+    if not list_pretrained(root=ROOT / "pretrained"):
         return "no pretrained model in pretrained/ yet"
     if not CHROMIUM.is_file():
         return f"{CHROMIUM} missing"
@@ -50,7 +49,7 @@ def why_not() -> str | None:
 def target() -> str:
     """URL path and query of the latent page for the preferred shipped model."""
     from explorer.gallery import list_pretrained
-    entries = list_pretrained()
+    entries = list_pretrained(root=ROOT / "pretrained")
     best = min(entries, key=lambda e: (e.dataset != "fashion-mnist", e.variant != "deep_ae", e.latent_dim))
     return f"latent?dataset={best.dataset}&variant={best.variant}"
 

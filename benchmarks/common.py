@@ -22,7 +22,8 @@ class Sizes:
     vae_hidden: str
     conv_channels: int
     epochs: dict[str, int]       # epochs per throughput run, per variant
-    rounds: int                  # alternating rounds (each side runs once per round)
+    rounds: dict[str, int]       # alternating rounds (each side runs once per round), per variant
+    subset: dict[str, int]       # throughput on the first N training images only, per variant
     quality_budget_s: float      # time-to-quality run stops after this
     latency_calls: int           # calls per latency figure (p50 / p95 over them)
     search_n: int                # codes in the search index (the 60k training codes)
@@ -38,14 +39,15 @@ class Sizes:
     def full(cls) -> "Sizes":
         return cls(quick=False, dataset="fashion-mnist", n_train=None, n_test=None,
                    deep_hidden="1000,500,250", vae_hidden="512", conv_channels=32,
-                   epochs={"deep_ae": 2, "vae": 2, "conv_ae": 1}, rounds=2, quality_budget_s=900.0,
+                   epochs={"deep_ae": 1, "vae": 1, "conv_ae": 1}, rounds={"deep_ae": 2, "vae": 2, "conv_ae": 1},
+                   subset={"conv_ae": 10_000}, quality_budget_s=900.0,
                    latency_calls=200, search_n=60_000, projection_n=10_000, fresh_process=True, umap=True)
 
     @classmethod
     def quick_sizes(cls) -> "Sizes":
         return cls(quick=True, dataset="synthetic", n_train=256, n_test=64, deep_hidden="64,32,16",
                    vae_hidden="32", conv_channels=4, epochs={"deep_ae": 1, "vae": 1, "conv_ae": 1},
-                   rounds=1, quality_budget_s=1.0, latency_calls=20, search_n=2_000, projection_n=200,
+                   rounds={"deep_ae": 1, "vae": 1, "conv_ae": 1}, subset={"conv_ae": 128}, quality_budget_s=1.0, latency_calls=20, search_n=2_000, projection_n=200,
                    fresh_process=False, umap=False, tuned_batch=256)
 
 
@@ -70,20 +72,38 @@ def percentiles(samples_s: list[float]) -> dict[str, float]:
             "calls": len(values)}
 
 
-def time_calls(fn: Callable[[int], object], calls: int, warmup: int = 3) -> dict[str, float]:
-    """p50 / p95 of ``fn(i)`` over ``calls`` calls after ``warmup`` untimed ones."""
+INTERACTION_PAUSE_S = 0.01  # between timed UI calls: users act at most every few tens of ms
+
+
+def time_calls(fn: Callable[[int], object], calls: int, warmup: int = 3, pause_s: float = 0.0) -> dict[str, float]:
+    """p50 / p95 of ``fn(i)`` over ``calls`` calls after ``warmup`` untimed ones, ``pause_s`` apart."""
     for i in range(warmup):
         fn(i)
     samples = []
     for i in range(calls):
+        if pause_s:
+            time.sleep(pause_s)
         start = time.perf_counter()
         fn(i)
         samples.append(time.perf_counter() - start)
     return percentiles(samples)
 
 
+def time_interaction(fn: Callable[[int], object], calls: int, warmup: int = 3) -> dict[str, float]:
+    """UI call latency: calls spaced :data:`INTERACTION_PAUSE_S` apart, as a user makes them (the
+    p50/p95 the goals use), and back to back (``b2b_*``), which on a loaded machine also measures how
+    often the scheduler preempts a process that never sleeps."""
+    spaced = time_calls(fn, calls, warmup, INTERACTION_PAUSE_S)
+    b2b = time_calls(fn, calls, 0)
+    return {**spaced, "b2b_p50_ms": b2b["p50_ms"], "b2b_p95_ms": b2b["p95_ms"]}
+
+
 def latency_text(stats: dict[str, float]) -> str:
     return f"p50 {stats['p50_ms']:.2f} ms, p95 {stats['p95_ms']:.2f} ms"
+
+
+def b2b_text(stats: dict[str, float]) -> str:
+    return f"back to back: p50 {stats['b2b_p50_ms']:.2f} ms, p95 {stats['b2b_p95_ms']:.2f} ms"
 
 
 def median(values: list[float]) -> float:

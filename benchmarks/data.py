@@ -38,6 +38,15 @@ def dataset(sizes: Sizes) -> ImageDataset:
                         full.x_test[:sizes.n_test], full.y_test[:sizes.n_test], full.class_names, full.source)
 
 
+def subset(data: ImageDataset, n_train: int | None) -> ImageDataset:
+    """The first ``n_train`` training images (all of them for None), the whole test split."""
+    if n_train is None or n_train >= len(data.x_train):
+        return data
+    y_train = data.y_train[:n_train] if data.y_train is not None else None
+    return ImageDataset(data.name, data.x_train[:n_train], y_train, data.x_test, data.y_test,
+                        data.class_names, data.source)
+
+
 def config(variant: str, sizes: Sizes, *, epochs: int, batch_size: int = PLAIN_BATCH, lr: float = PLAIN_LR):
     """The variant's config at this run's sizes; one architecture for both sides of a comparison."""
     shape = {"deep_ae": {"hidden": sizes.deep_hidden}, "vae": {"hidden": sizes.vae_hidden},

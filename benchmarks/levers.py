@@ -13,8 +13,10 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from benchmarks.common import Row, Sizes, median, time_calls
+from benchmarks.common import INTERACTION_PAUSE_S, Row, Sizes, median, time_calls
 from benchmarks.latency import to_uint8
+from explorer import search
+from explorer.search import CodeIndex, one_thread
 from explorer.tensors import as_tensor
 
 
@@ -24,6 +26,7 @@ class Setting:
     threads: int = 1          # torch.set_num_threads
     adam: str = "fused"       # fused | foreach | loop (torch's CPU default)
     batch: int = 128
+    bf16: bool = False        # torch.autocast("cpu", bfloat16): measured, not adopted (see RESULTS.md)
 
 
 def _adam(parameters, kind: str) -> torch.optim.Adam:
@@ -49,7 +52,8 @@ def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int, st
                 for step in range(steps + 1):
                     batch = x[torch.randint(0, len(x), (setting.batch,), generator=generator)]
                     start = time.perf_counter()
-                    loss = sum(own.loss(batch).values())
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=setting.bf16):
+                        loss = sum(own.loss(batch).values())
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -61,21 +65,23 @@ def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int, st
     return {name: median(values) for name, values in rates.items()}
 
 
-def training_rows(model, dataset, sizes: Sizes, default_threads: int) -> list[Row]:
+def training_rows(model, dataset, sizes: Sizes, threads: int) -> list[Row]:
+    """Each lever against the reference (what the Trainer does, at the thread count it chose)."""
     x = as_tensor(dataset.x_train)
-    other_threads = 1 if default_threads > 1 else 2
-    reference = Setting(threads=default_threads)
+    other_threads = 1 if threads > 1 else torch.get_num_threads()
+    reference = Setting(threads=threads)
     settings = {"reference": reference,
                 "no denormal flushing": replace(reference, flush=False),
                 "foreach Adam": replace(reference, adam="foreach"),
                 "for-loop Adam (torch default)": replace(reference, adam="loop"),
-                f"batch {sizes.tuned_batch}": replace(reference, batch=sizes.tuned_batch)}
-    if not sizes.quick:  # two threads on a busy machine take minutes for a few steps
+                f"batch {sizes.tuned_batch}": replace(reference, batch=sizes.tuned_batch),
+                "bf16 autocast (not adopted)": replace(reference, bf16=True)}
+    if not sizes.quick and other_threads != threads:  # on a busy machine: minutes for a few steps
         settings[f"{other_threads} thread(s)"] = replace(reference, threads=other_threads)
     rounds, steps = (1, 2) if sizes.quick else (4, 5)
     rates = _rates(model, x, settings, rounds, steps)
     base = rates["reference"]
-    out = [Row("0 levers", f"reference: flush denormals, fused Adam, {default_threads} thread(s), batch 128",
+    out = [Row("0 levers", f"reference: flush denormals, fused Adam, {threads} thread(s), batch 128",
                f"{base:.0f} samples/s", "deep_ae-30 training steps", {"samples_per_s": base})]
     for name, rate in rates.items():
         if name != "reference":
@@ -85,7 +91,8 @@ def training_rows(model, dataset, sizes: Sizes, default_threads: int) -> list[Ro
 
 
 def decode_rows(model, codes, sizes: Sizes) -> list[Row]:
-    """The traverse slider's decode with autograd on, under no_grad, and under inference_mode."""
+    """The traverse slider's decode with autograd on, under no_grad, under inference_mode, and
+    under inference_mode on one thread; calls spaced as a user makes them."""
     z = torch.from_numpy(codes[:1].copy())
     model.eval()
 
@@ -100,11 +107,39 @@ def decode_rows(model, codes, sizes: Sizes) -> list[Row]:
         with torch.inference_mode():
             return to_uint8(model.decode(z))
 
+    def inference_one_thread(_):
+        with one_thread(), torch.inference_mode():
+            return to_uint8(model.decode(z))
+
+    variants = (("autograd on", plain), ("no_grad", no_grad), ("inference_mode", inference),
+                ("inference_mode, 1 thread", inference_one_thread))
+    return _alternate("decode 1 code", variants, sizes)
+
+
+def search_rows(train_codes, test_codes, sizes: Sizes) -> list[Row]:
+    """One top-10 query: CodeIndex as is (small queries on one thread) and with that rule off."""
+    index = CodeIndex("euclidean").fit(train_codes)
+
+    def query(_):
+        return index.query(test_codes[:1], 10)
+
+    def all_threads(i):
+        before, search.SINGLE_THREAD_WORK = search.SINGLE_THREAD_WORK, 0
+        try:
+            return query(i)
+        finally:
+            search.SINGLE_THREAD_WORK = before
+
+    return _alternate("top-10 search", (("CodeIndex (one thread for small queries)", query),
+                                        ("CodeIndex with torch's thread count", all_threads)), sizes)
+
+
+def _alternate(what: str, variants, sizes: Sizes) -> list[Row]:
     stats = {}
     for _ in range(2):  # alternate, keep the better p50 of two
-        for name, fn in (("autograd on", plain), ("no_grad", no_grad), ("inference_mode", inference)):
-            result = time_calls(fn, sizes.latency_calls)
+        for name, fn in variants:
+            result = time_calls(fn, sizes.latency_calls, pause_s=INTERACTION_PAUSE_S)
             if name not in stats or result["p50_ms"] < stats[name]["p50_ms"]:
                 stats[name] = result
-    return [Row("0 levers", f"decode 1 code, {name}", f"p50 {s['p50_ms']:.3f} ms", f"p95 {s['p95_ms']:.3f} ms", s)
+    return [Row("0 levers", f"{what}, {name}", f"p50 {s['p50_ms']:.3f} ms", f"p95 {s['p95_ms']:.3f} ms", s)
             for name, s in stats.items()]

@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from benchmarks import coldstart, gpu, latency, levers, maps, memory, profile, report, throughput
+from benchmarks import coldstart, gpu, latency, levers, maps, memory, notes, profile, report, throughput
 from benchmarks import data as bdata
 from benchmarks.common import Row, Sizes, machine
 
@@ -28,6 +28,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                                                      "runs, none for --quick)")
     parser.add_argument("--epochs", type=int, help="epochs per throughput run, all variants")
     parser.add_argument("--rounds", type=int, help="alternating rounds per throughput comparison")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="only rewrite the markdown from a --json file")
     return parser.parse_args(argv)
 
 
@@ -79,8 +80,9 @@ def training_sections(run: Run, dataset, cpu: torch.device) -> dict:
 def explore_sections(run: Run, dataset, model) -> None:
     """Levers, latency, maps: all on the time-to-quality model."""
     sizes, codes = run.sizes, {}
-    run.section("0 levers", "training steps",
-                lambda: levers.training_rows(model, dataset, sizes, torch.get_num_threads()))
+    chosen = run.results.get("throughput", {}).get("deep_ae", {}).get("trainer", {}).get("threads_chosen")
+    threads = max(set(chosen), key=chosen.count) if chosen else torch.get_num_threads()  # the Trainer's pick
+    run.section("0 levers", "training steps", lambda: levers.training_rows(model, dataset, sizes, threads))
 
     def lat():
         rows, found = latency.run(model, dataset, sizes, run.results)
@@ -89,6 +91,7 @@ def explore_sections(run: Run, dataset, model) -> None:
 
     run.section("3 latency", "decode / search / denoise", lat)
     run.section("0 levers", "decode", lambda: levers.decode_rows(model, codes["test_codes"], sizes))
+    run.section("0 levers", "search", lambda: levers.search_rows(codes["train_codes"], codes["test_codes"], sizes))
     fit_codes = codes["test_codes"][:sizes.projection_n]
     run.section("4 projection", "in process", lambda: maps.in_process(fit_codes, codes["train_codes"], sizes,
                                                                       run.results))
@@ -131,11 +134,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.render is not None:
+        write(json.loads(args.render.read_text()), args.results or RESULTS)
+        return 0
     sizes = Sizes.quick_sizes() if args.quick else Sizes.full()
     if args.epochs:
         sizes = replace(sizes, epochs={k: args.epochs for k in sizes.epochs})
     if args.rounds:
-        sizes = replace(sizes, rounds=args.rounds)
+        sizes = replace(sizes, rounds={k: args.rounds for k in sizes.rounds})
     if args.quick:  # a smoke run: one thread keeps it to seconds on a busy machine (see ThreadChoice)
         torch.set_num_threads(1)
     started, run = time.perf_counter(), Run(sizes)
@@ -151,14 +157,21 @@ def _main(args: argparse.Namespace) -> int:
     goals = report.goal_rows(run.results)
     profile_notes(run, dataset, trained.get("model"))
     info["load_average_1_5_15"] += f" at start, {machine()['load_average_1_5_15']} at end"
-    text = report.markdown(info, run.rows, goals, run.notes, time.perf_counter() - started)
+    payload = {"machine": info, "sizes": asdict(sizes), "seconds": time.perf_counter() - started,
+               "rows": [asdict(r) for r in run.rows], "goals": [asdict(g) for g in goals],
+               "results": run.results, "profile_notes": run.notes}
+    if args.json is not None:
+        args.json.write_text(json.dumps(payload, indent=1, default=str))
+    write(payload, args.results if args.results is not None else (None if args.quick else RESULTS))
+    return 0
+
+
+def write(payload: dict, target: Path | None) -> None:
+    """Print the markdown of a run (goals recomputed from its results) and write it to ``target``."""
+    rows = [Row(**row) for row in payload["rows"]]
+    text = report.markdown(payload["machine"], rows, report.goal_rows(payload["results"]),
+                           notes.notes(payload["results"]) + payload["profile_notes"], payload["seconds"])
     print("\n" + text)
-    target = args.results if args.results is not None else (None if args.quick else RESULTS)
     if target is not None:
         target.write_text(text)
         print(f"wrote {target}")
-    if args.json is not None:
-        payload = {"machine": info, "sizes": asdict(sizes), "rows": [asdict(r) for r in run.rows],
-                   "goals": [asdict(g) for g in goals], "results": run.results}
-        args.json.write_text(json.dumps(payload, indent=1, default=str))
-    return 0

@@ -106,9 +106,10 @@ def compare(variant: str, dataset, sizes: Sizes, device: torch.device, rounds: i
     """Alternating runs of every side; per side the median samples/s and test error, and the
     median over rounds of each Trainer side's speed ratio to the plain loop."""
     epochs, settings = sizes.epochs[variant], sides(sizes, device)
+    dataset = bdata.subset(dataset, sizes.subset.get(variant))
     runs: dict[str, list[dict]] = {name: [] for name in settings}
     names = list(runs)
-    for r in range(rounds or sizes.rounds):
+    for r in range(rounds or sizes.rounds[variant]):
         for name in names[r % len(names):] + names[:r % len(names)]:
             batch, lr, threads = settings[name]
             cfg = bdata.config(variant, sizes, epochs=epochs, batch_size=batch, lr=lr)

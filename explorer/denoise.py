@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from explorer.variants.base import Autoencoder
 
 PSNR_CAP = 60.0      # dB; an exact copy has infinite PSNR, which would swamp a mean
-CURVE_POINTS = 9
+CURVE_POINTS = 10
 
 
 def add_noise(x: np.ndarray, noise: str, level: float, seed: int = 0) -> np.ndarray:
@@ -45,7 +45,12 @@ class Quality:
 def quality(x_clean: np.ndarray, x_hat: np.ndarray) -> Quality:
     """Mean PSNR and SSIM of ``x_hat`` against ``x_clean``, both (N, C, H, W) in [0, 1]."""
     x_hat = np.clip(x_hat, 0.0, 1.0)  # PCA's linear decoder may leave [0, 1]
-    return Quality(float(np.minimum(psnr(x_clean, x_hat), PSNR_CAP).mean()), float(ssim(x_clean, x_hat).mean()))
+    return Quality(quality_psnr(x_clean, x_hat), float(ssim(x_clean, x_hat).mean()))
+
+
+def quality_psnr(x_clean: np.ndarray, x_hat: np.ndarray) -> float:
+    """Mean PSNR in dB, each image's capped at :data:`PSNR_CAP` (``x_hat`` clipped to [0, 1])."""
+    return float(np.minimum(psnr(x_clean, np.clip(x_hat, 0.0, 1.0)), PSNR_CAP).mean())
 
 
 def curve_levels(noise: str, n: int = CURVE_POINTS) -> np.ndarray:
@@ -58,4 +63,4 @@ def curve_levels(noise: str, n: int = CURVE_POINTS) -> np.ndarray:
 def psnr_curve(model: "Autoencoder | None", x: np.ndarray, y: np.ndarray | None, noise: str,
                levels: np.ndarray, seed: int = 0) -> np.ndarray:
     """(len(levels),) mean PSNR of the repaired images at each noise level (same damage for every model)."""
-    return np.array([quality(x, repair(model, add_noise(x, noise, level, seed), y)).psnr for level in levels])
+    return np.array([quality_psnr(x, repair(model, add_noise(x, noise, level, seed), y)) for level in levels])

@@ -156,10 +156,14 @@ def ssim(x: np.ndarray, x_hat: np.ndarray, data_range: float = 1.0) -> np.ndarra
     x_hat = torch.as_tensor(np.asarray(x_hat, np.float64))
     n, c, h, w = x.shape
     weights, covariance_factor = ssim_window(h, w)
-    kernel = weights.expand(c, 1, *weights.shape)  # (C, 1, k, k): each channel filtered alone
+    # Both windows are outer products of 1-D profiles, so filter columns then rows: 2k instead of k^2
+    # multiplications per pixel (float64 2-D convolutions are slow on CPUs: 0.7 s for 256 28x28 images).
+    k = weights.shape[0]
+    down = weights.sum(1).reshape(k, 1).expand(c, 1, k, 1)    # (C, 1, k, 1): each channel filtered alone
+    across = weights.sum(0).reshape(1, k).expand(c, 1, 1, k)  # (C, 1, 1, k)
 
     def local_mean(image: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, C, H-k+1, W-k+1)
-        return torch.nn.functional.conv2d(image, kernel, groups=c)
+        return torch.nn.functional.conv2d(torch.nn.functional.conv2d(image, down, groups=c), across, groups=c)
 
     mu_x, mu_y = local_mean(x), local_mean(x_hat)
     var_x = covariance_factor * (local_mean(x * x) - mu_x.square())

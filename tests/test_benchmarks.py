@@ -21,8 +21,11 @@ def quick(tmp_path_factory):
     folder = tmp_path_factory.mktemp("benchmarks")
     before = RESULTS.stat().st_mtime_ns if RESULTS.exists() else None
     assert main(["--quick", "--json", str(folder / "quick.json"), "--results", str(folder / "quick.md")]) == 0
+    assert main(["--render", str(folder / "quick.json"), "--results", str(folder / "again.md")]) == 0
     after = RESULTS.stat().st_mtime_ns if RESULTS.exists() else None
-    return json.loads((folder / "quick.json").read_text()), (folder / "quick.md").read_text(), before == after
+    text = (folder / "quick.md").read_text()
+    assert (folder / "again.md").read_text() == text, "--render must rebuild the same markdown from --json"
+    return json.loads((folder / "quick.json").read_text()), text, before == after
 
 
 def test_every_section_and_row_is_there(quick):

@@ -81,7 +81,8 @@ def test_umap_transform_agrees_with_umap_learns_own_initialisation(fitted_umap):
     """Same rule as umap-learn's transform up to its SGD refinement: compare with the graph it builds."""
     umap_module = pytest.importorskip("umap")
     projector, x, _ = fitted_umap
-    reference = umap_module.UMAP(n_neighbors=projector.n_neighbors_, random_state=42, transform_mode="graph").fit(x)
+    reference = umap_module.UMAP(n_neighbors=projector.n_neighbors_, random_state=42, transform_mode="graph")
+    reference.fit(x)
     new = x[:10] + np.random.default_rng(2).normal(0, 0.5, x[:10].shape).astype(np.float32)
     graph = reference.transform(new).tocsr()
     expected = np.asarray(graph @ projector.embedding_) / np.asarray(graph.sum(1))

@@ -17,6 +17,8 @@ from explorer.ui import cache, side_jobs, state, widgets
 
 SAMPLE_SIZE = 256   # test images every score is averaged over
 NOISE_SEED = 0
+LEVEL_STEPS = 20    # slider positions; the curve's points (denoise.CURVE_POINTS = 10) are every other one
+LEVEL_DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -75,28 +77,52 @@ def sample_indices(n_test: int) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
+def noisy(fingerprint: str, indices: tuple, noise: str, level: float, _dataset) -> np.ndarray:
+    """Test images ``indices`` damaged by ``noise`` at ``level``: the same damage for every method."""
+    return denoise.add_noise(_dataset.x_test[list(indices)], noise, level, NOISE_SEED)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
 def repaired(method_key: str, fingerprint: str, indices: tuple, noise: str, level: float,
-             _method: Method, _dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(noisy, repaired) test images ``indices``; the damage depends only on (images, noise, level)."""
-    x = _dataset.x_test[list(indices)]
+             _method: Method, _dataset) -> np.ndarray:
+    """The method's repair of :func:`noisy`, clipped to [0, 1]."""
     y = _dataset.y_test[list(indices)] if _dataset.y_test is not None else None
-    noisy = denoise.add_noise(x, noise, level, NOISE_SEED)
-    return noisy, np.clip(denoise.repair(_method.model, noisy, y), 0, 1)
+    damaged = noisy(fingerprint, indices, noise, level, _dataset)
+    return np.clip(denoise.repair(_method.model, damaged, y), 0, 1)
+
+
+def sample(dataset) -> tuple:
+    return tuple(sample_indices(len(dataset.x_test)).tolist())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def scores(method_key: str, fingerprint: str, noise: str, level: float, _method: Method, _dataset) -> denoise.Quality:
     """Mean PSNR and SSIM over the fixed sample of test images."""
-    indices = tuple(sample_indices(len(_dataset.x_test)).tolist())
-    _, x_hat = repaired(method_key, fingerprint, indices, noise, level, _method, _dataset)
+    indices = sample(_dataset)
+    x_hat = repaired(method_key, fingerprint, indices, noise, level, _method, _dataset)
     return denoise.quality(_dataset.x_test[list(indices)], x_hat)
+
+
+def curve_levels(noise: str) -> list[float]:
+    """The curve's levels, rounded as the slider's values are, so a slider position on the curve is
+    already computed."""
+    return [round(float(level), LEVEL_DECIMALS) for level in denoise.curve_levels(noise)]
 
 
 @st.cache_data(show_spinner="Scoring every noise level…", max_entries=128)
 def curve(method_key: str, fingerprint: str, noise: str, _method: Method, _dataset) -> np.ndarray:
-    levels = denoise.curve_levels(noise)
-    return np.array([scores(method_key, fingerprint, noise, float(level), _method, _dataset).psnr
-                     for level in levels])
+    """Mean PSNR over the fixed sample at each of the curve's levels (PSNR only: SSIM costs more)."""
+    indices = sample(_dataset)
+    x = _dataset.x_test[list(indices)]
+    return np.array([denoise.quality_psnr(x, repaired(method_key, fingerprint, indices, noise, level, _method, _dataset))
+                     for level in curve_levels(noise)])
+
+
+def warm_curves(methods: list[Method], dataset) -> None:
+    """Every noise type's curve for every method, so switching noise type later costs nothing."""
+    for noise in NOISE_TYPES:
+        for method in methods:
+            curve(method.key, dataset.fingerprint, noise, method, dataset)
 
 
 def image_column(column, title: str, images: np.ndarray, quality: denoise.Quality | None) -> None:
@@ -109,15 +135,16 @@ def image_column(column, title: str, images: np.ndarray, quality: denoise.Qualit
 
 def level_slider(noise: str) -> float:
     spec = NOISE_TYPES[noise]
-    return st.slider(f"Level ({spec.level_name})", spec.min_level, spec.max_level, spec.default_level,
-                     step=(spec.max_level - spec.min_level) / 40, key=f"denoise.level.{noise}")
+    level = st.slider(f"Level ({spec.level_name})", spec.min_level, spec.max_level, spec.default_level,
+                      step=(spec.max_level - spec.min_level) / LEVEL_STEPS, key=f"denoise.level.{noise}")
+    return round(level, LEVEL_DECIMALS)
 
 
 def curve_chart(chosen: list[Method], dataset, noise: str, level: float) -> None:
-    levels = denoise.curve_levels(noise)
+    levels = curve_levels(noise)
     curves = {m.label: curve(m.key, dataset.fingerprint, noise, m, dataset) for m in chosen}
     st.plotly_chart(level_curves(levels, curves, NOISE_TYPES[noise].level_name, marker_at=level,
                                  baselines=(noisy_method().label,),
                                  title=f"PSNR against {noise.replace('_', ' ')} level "
-                                       f"({len(sample_indices(len(dataset.x_test)))} test images)"),
+                                       f"({len(sample(dataset))} test images)"),
                     key="denoise.curve")

@@ -41,6 +41,9 @@ def controls(current, dataset) -> tuple[str, int]:
                                                            "directions of largest variance.")
     n_test = len(dataset.x_test)
     choices = sorted({min(n, n_test) for n in MAP_POINTS})
+    if len(choices) == 1:
+        right.markdown(f"All **{n_test}** test images are on the maps.")
+        return method, n_test
     n_points = right.select_slider("Test images on the maps", choices, value=min(DEFAULT_MAP_POINTS, n_test),
                                    key="latent.n_points",
                                    help="A seeded subsample; over 4096 points UMAP switches to approximate "
@@ -76,15 +79,15 @@ def figure(m: maps.Map, shown: np.ndarray, dataset, marks: list[tuple[str, np.nd
     for trace in fig.data:
         trace.customdata = shown[np.asarray(trace.customdata, int)]
     for name, point, symbol in marks:
-        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name,
-                                 marker=dict(symbol=symbol, size=16, color="black", line=dict(color="white", width=1))))
+        marker = dict(symbol=symbol, size=16, color="black", line=dict(color="white", width=1))
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name, marker=marker))
     fig.update_layout(legend=dict(orientation="h", y=-0.12, itemsizing="constant"), dragmode="lasso")
     return fig
 
 
 def quality_text(m: maps.Map) -> str:
     q = m.quality
-    parts = [f"{m.origin}" + (f" in {m.fit_seconds:.2f} s" if m.origin != "raw" else "")]
+    parts = ["the codes themselves" if m.origin == "raw" else f"{m.origin} in {m.fit_seconds:.2f} s"]
     if "knn_accuracy" in q:
         parts.append(f"5-NN accuracy **{q['knn_accuracy']:.3f}**")
     parts.append(f"trustworthiness **{q['trustworthiness']:.3f}**")
@@ -118,9 +121,9 @@ def selection_view(current, dataset) -> None:
     shown = picked[:MAX_SELECTED_SHOWN]
     y = dataset.y_test[shown] if current.model.conditional else None
     recon = metrics.reconstruct_all(current.model, dataset.x_test[shown], y)
+    more = f", first {len(shown)} shown" if len(picked) > len(shown) else ""
     widgets.show_images(np.concatenate([dataset.x_test[shown], recon]), len(shown),
-                        caption=f"{len(picked)} selected" + (f", first {len(shown)} shown" if len(picked) > len(shown)
-                                                              else "") + " · top: images · bottom: reconstructions")
+                        caption=f"{len(picked)} selected{more} · top: images · bottom: reconstructions")
     codes = cache.codes(current.key, "test", current.model, dataset)[shown]
     table = {"test index": shown}
     if dataset.y_test is not None:
@@ -171,7 +174,7 @@ def place(current, dataset, q: query.Query, all_maps: list[maps.Map]) -> list[np
         if m.method == "raw":
             positions.append(np.pad(features[:2], (0, max(0, 2 - len(features)))))
         else:
-            positions.append(maps.projector(m.state, m.inputs).transform(features[None])[0])
+            positions.append(maps.projector(m.key, m.state, m.inputs).transform(features[None])[0])
     query.preview(q.image, f"{q.description}: the ★ on each map")
     return positions
 
@@ -194,7 +197,8 @@ def exports(current, dataset, all_maps: list[maps.Map], shown: np.ndarray) -> No
 
 def codes_csv(codes: np.ndarray, labels: np.ndarray | None) -> str:
     header = ["index", "label"] + [f"z{d}" for d in range(codes.shape[1])]
-    rows = np.column_stack([np.arange(len(codes)), labels if labels is not None else np.full(len(codes), -1), codes])
+    labels = labels if labels is not None else np.full(len(codes), -1)
+    rows = np.column_stack([np.arange(len(codes)), labels, codes])
     out = io.StringIO()
     np.savetxt(out, rows, delimiter=",", header=",".join(header), comments="",
                fmt=["%d", "%d"] + ["%.6g"] * codes.shape[1])

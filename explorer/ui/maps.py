@@ -29,6 +29,7 @@ UMAP_SECONDS_PER_1000 = 2   # later fits, small-data path (measured ~1.1 s for 3
 @dataclass
 class Map:
     """One 2-D map of the shown test images, with its quality scores."""
+    key: str                    # names the inputs and the method, for caches
     title: str
     source: str                 # "codes" or "pixels"
     method: str                 # "raw", "pca" or "umap"
@@ -67,17 +68,18 @@ def projection_state(inputs_key: str, method: str, shipped: str | None, _inputs:
             return {**load_projection(shipped, _inputs).state(**_no_inputs(method)), "origin": np.array("shipped")}
         except DataError:
             pass  # stale or foreign file: fit here instead
-    projector = make_projector(method).fit(_inputs)
-    return {**projector.state(**_no_inputs(method)), "origin": np.array("fitted here")}
+    fitted = make_projector(method).fit(_inputs)
+    return {**fitted.state(**_no_inputs(method)), "origin": np.array("fitted here")}
 
 
 def _no_inputs(method: str) -> dict:
     return {"include_inputs": False} if method == "umap" else {}
 
 
-def projector(state: dict, inputs: np.ndarray):
-    """The projector behind a map, to place new points with ``transform``."""
-    return PROJECTORS[str(state["kind"])].from_state(state, inputs)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def projector(map_key: str, _state: dict, _inputs: np.ndarray):
+    """The projector behind a map, to place new points with ``transform`` (kept: its kNN index too)."""
+    return PROJECTORS[str(_state["kind"])].from_state(_state, _inputs)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -113,8 +115,9 @@ def build_map(title: str, source: str, method: str, inputs: np.ndarray, inputs_k
         seconds = float(state["fit_seconds"]) if origin == "fitted here" else time.perf_counter() - started
         if origin == "fitted here" and bool(state.get("included_compile", False)):
             origin = "fitted here (the first UMAP: numba compiling included)"
-    scores = quality(f"{inputs_key}/{method}", points, labels, pixels)
-    return Map(title, source, method, np.asarray(points, np.float32), inputs, state, origin, seconds, scores)
+    key = f"{inputs_key}/{method}"
+    scores = quality(key, points, labels, pixels)
+    return Map(key, title, source, method, np.asarray(points, np.float32), inputs, state, origin, seconds, scores)
 
 
 def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[np.ndarray, list[Map]]:
@@ -129,8 +132,9 @@ def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[np.ndar
                       None if code_method == "raw" else
                       shipped_path(current.key, dataset.name, "codes", code_method, len(shown)), labels, pixels)]
     for method in ("pca", "umap"):
-        maps.append(build_map(f"{method.upper()} of the pixels", "pixels", method, pixels, pixel_key,
-                              shipped_path(current.key, dataset.name, "pixels", method, len(shown)), labels, pixels))
+        shipped = shipped_path(current.key, dataset.name, "pixels", method, len(shown))
+        maps.append(build_map(f"{method.upper()} of the pixels", "pixels", method, pixels, pixel_key, shipped,
+                              labels, pixels))
     return shown, maps
 
 

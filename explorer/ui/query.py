@@ -114,7 +114,7 @@ def canvas_input(dataset, key: str, polarity: str = "auto") -> Query | None:
 def preview(image: np.ndarray, caption: str) -> None:
     """What the model sees, enlarged."""
     from explorer.ui.widgets import show_images
-    show_images(image[None], 1, caption=caption)
+    show_images(image[None], 1, caption=caption, width=140)
 
 
 def encode_one(model, image: np.ndarray, label: int | None) -> np.ndarray:

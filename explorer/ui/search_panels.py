@@ -18,6 +18,7 @@ from explorer.ui import cache, query, widgets
 
 SOURCES = ("test image", "training image", "upload", "draw")
 AVERAGE_QUERIES = 1000  # test images the averages are taken over (a seeded subsample)
+MAX_K = 16
 SOURCE_KEY, TRAIN_INDEX_KEY = "search.source", "search.train_index"
 
 
@@ -29,8 +30,8 @@ class Results:
 
 
 @st.cache_resource(show_spinner="Indexing the training codes…", max_entries=16)
-def code_index(model_key: str, metric: str, _codes: np.ndarray) -> CodeIndex:
-    return CodeIndex(metric).fit(_codes)
+def code_index(model_key: str, metric: str, _model, _dataset) -> CodeIndex:
+    return CodeIndex(metric).fit(cache.codes(model_key, "train", _model, _dataset))
 
 
 @st.cache_resource(show_spinner="Indexing the training pixels…", max_entries=4)
@@ -38,11 +39,18 @@ def pixel_index(fingerprint: str, metric: str, _dataset) -> CodeIndex:
     return CodeIndex(metric).fit(_dataset.x_train.reshape(len(_dataset.x_train), -1))
 
 
-@st.cache_data(show_spinner="Averaging precision over test images…", max_entries=64)
-def average_precision(index_key: str, metric: str, k: int, _train: np.ndarray, _test: np.ndarray, _dataset) -> float:
-    """Mean label precision@k of up to AVERAGE_QUERIES test queries against the training set."""
+@st.cache_data(show_spinner="Searching for test images' neighbours…", max_entries=32)
+def neighbour_matches(index_key: str, metric: str, _index: CodeIndex, _test: np.ndarray, _dataset) -> np.ndarray:
+    """(Q, MAX_K) whether each of the MAX_K nearest training items of up to AVERAGE_QUERIES test items
+    shares its label; precision@k for any k <= MAX_K is the mean of the first k columns."""
     picked = metrics.map_subsample(len(_test), AVERAGE_QUERIES)
-    return metrics.precision_at_k(_train, _dataset.y_train, _test[picked], _dataset.y_test[picked], k, metric)
+    neighbours, _ = _index.query(_test[picked], MAX_K)
+    return _dataset.y_train[neighbours] == _dataset.y_test[picked][:, None]
+
+
+def average_precision(matches: np.ndarray, k: int) -> float:
+    """Mean label precision@k over the test queries (as :func:`explorer.metrics.precision_at_k`)."""
+    return float(matches[:, :k].mean())
 
 
 def pick_query(current, dataset) -> query.Query | None:
@@ -82,9 +90,9 @@ def search(index: CodeIndex, vector: np.ndarray, k: int, exclude: int | None, st
     return Results(indices[0][keep][:k], distances[0][keep][:k], time.perf_counter() - started)
 
 
-def by_code(current, dataset, q: query.Query, label: int | None, metric: str, k: int, exclude: int | None) -> Results:
-    train_codes = cache.codes(current.key, "train", current.model, dataset)
-    index = code_index(current.key, metric, train_codes)
+def by_code(current, dataset, q: query.Query, label: int | None, metric: str, k: int,
+            exclude: int | None) -> Results:
+    index = code_index(current.key, metric, current.model, dataset)
     started = time.perf_counter()
     return search(index, query.encode_one(current.model, q.image, label), k, exclude, started)
 
@@ -120,5 +128,5 @@ def result_row(name: str, dataset, results: Results, label: int | None, average:
 def metric_and_k() -> tuple[str, int]:
     left, right = st.columns(2)
     metric = left.radio("Distance", METRICS, horizontal=True, key="search.metric")
-    k = right.slider("k", 1, 16, 8, key="search.k")
+    k = right.slider("k", 1, MAX_K, 8, key="search.k")
     return metric, int(k)

@@ -130,7 +130,8 @@ def sliders(base: np.ndarray, token: str, order: np.ndarray, scores: np.ndarray,
             low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """One slider per dimension, most informative first; returns the (K,) code they set."""
     z = base.astype(np.float32).copy()
-    rest = st.expander(f"The other {len(order) - SLIDERS_IN_VIEW} dimensions") if len(order) > SLIDERS_IN_VIEW else None
+    rest = st.expander(f"The other {len(order) - SLIDERS_IN_VIEW} dimensions") if len(order) > SLIDERS_IN_VIEW \
+        else None
     for rank, d in enumerate(order):
         where = st if rank < SLIDERS_IN_VIEW else rest
         value = float(np.clip(base[d], low[d], high[d]))
@@ -168,7 +169,8 @@ def grid_view(model, dataset, base: np.ndarray, order: np.ndarray, low: np.ndarr
         dy = None
         middle.caption("A 1-D code: the grid is one row.")
     else:
-        dy = middle.selectbox("Down", dims, index=int(order[1]), format_func=lambda d: f"z{d}", key="traverse.grid_y")
+        dy = middle.selectbox("Down", dims, index=int(order[1]), format_func=lambda d: f"z{d}",
+                              key="traverse.grid_y")
     n = right.slider("Grid size", 3, 25, 15 if dataset.input_shape[-1] > 8 else 10, key="traverse.grid_n")
     cols = grid_values(n, gaussian, low[dx], high[dx])
     if dy is None or dy == dx:
@@ -197,7 +199,8 @@ def interpolation_view(model, dataset, codes: np.ndarray, label: int | None) -> 
     strip = np.concatenate([decode(model, z.astype(np.float32), label) for z in rows.values()])
     ends = np.concatenate([dataset.x_test[[a]], np.ones((steps - 2, *dataset.input_shape), np.float32),
                            dataset.x_test[[b]]])
+    kinds = " and ".join(rows) + (" interpolations" if len(rows) > 1 else " interpolation")
+    as_class = "" if label is None else f", decoded as class {query.class_name(dataset, label)}"
+    no_slerp = "" if model.gaussian_latent else "; slerp applies to Gaussian latents (vae, cvae, aae)"
     show(np.concatenate([ends, strip]), steps,
-         f"top: test images {a} and {b}; then " + " and ".join(rows)
-         + (" interpolations" if len(rows) > 1 else " interpolation") + " between their codes" + ("" if label is None else f", decoded as class {query.class_name(dataset, label)}")
-         + ("" if model.gaussian_latent else "; slerp applies to Gaussian latents (vae, cvae, aae)") + ".")
+         f"top: test images {a} and {b}; then {kinds} between their codes{as_class}{no_slerp}.")

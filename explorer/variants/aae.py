@@ -18,9 +18,9 @@ from torch import Tensor, nn
 from explorer.config import BackpropConfig, TrainedConfig, inherit, param
 from explorer.nn import ACTIVATIONS, hidden_widths, mlp
 from explorer.registry import register
-from explorer.variants.base import Autoencoder, Stage, adam
+from explorer.variants.base import Autoencoder, Stage, adam, minimise
 
-MIXTURE_COMPONENTS = 10  # one per digit class, as in the paper's Fig. 2b
+MIXTURE_COMPONENTS = 10  # one per digit class, as in the paper's Figs. 2b and 4
 MIXTURE_RADIUS = 2.0     # the components' centres lie on a circle of this radius
 
 
@@ -55,8 +55,9 @@ def mixture_centres(latent_dim: int) -> Tensor:
 
 
 def sample_mixture(n: int, latent_dim: int) -> Tensor:
-    """(n, K) draws from the ring of Gaussians. In the placed dimensions each component's standard
-    deviation is a quarter of the distance between neighbouring centres, so the 10 modes stay apart."""
+    """(n, K) draws from the ring of Gaussians, equally weighted. The components are isotropic (the
+    paper's figures do not give a shape); in the ring's plane their standard deviation is a quarter of
+    the distance between neighbouring centres, so the 10 modes stay apart."""
     centres = mixture_centres(latent_dim)
     std = torch.ones(latent_dim)
     std[:2] = (centres[1] - centres[0]).norm() / 4
@@ -66,8 +67,8 @@ def sample_mixture(n: int, latent_dim: int) -> Tensor:
 @register("aae", config=AAEConfig,
           description="Adversarial autoencoder: a discriminator on the code pushes the codes' distribution "
                       "to the prior (Gaussian or a mixture of 10).",
-          paper="Makhzani, Shlens, Jaitly, Goodfellow & Frey, Adversarial Autoencoders, ICLR workshop 2016 "
-                "(arXiv:1511.05644)")
+          paper="Makhzani, Shlens, Jaitly, Goodfellow & Frey, Adversarial Autoencoders, "
+                "arXiv:1511.05644, 2015")
 class AAE(Autoencoder):
     gaussian_latent = True  # the default prior; an instance with the mixture prior sets False
 
@@ -112,7 +113,8 @@ class AAE(Autoencoder):
     def loss(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
         """The terms the encoder minimises: reconstruction, and fooling the current discriminator."""
         z = self.encode(x)
-        return {"recon": self.reconstruction_term(self.decode_logits(z), x), "generator": self.generator_loss(z)}
+        return {"recon": self.reconstruction_term(self.decode_logits(z), x),
+                "generator": self.generator_loss(z)}
 
     def training_stages(self) -> list[Stage]:
         autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()]
@@ -127,21 +129,12 @@ class AAE(Autoencoder):
     def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
         """The paper's reconstruction phase, then its regularisation phase, on one batch (Sec. 2)."""
         optimizers = stage.optimizers
-        recon = self.reconstruction_term(self.decode_logits(self.encode(x)), x)
-        _update(optimizers["autoencoder"], recon)
+        terms = minimise({"recon": self.reconstruction_term(self.decode_logits(self.encode(x)), x)},
+                         optimizers["autoencoder"])
         with torch.no_grad():
             codes = self.encode(x)  # (B, K): the discriminator's negatives
         discriminator, accuracy = self.discriminator_loss(self.sample_prior(len(x)), codes)
-        _update(optimizers["discriminator"], discriminator)
-        generator = self.generator_loss(self.encode(x))
-        _update(optimizers["generator"], generator)
-        return {"recon": recon.detach(), "discriminator": discriminator.detach(),
-                "generator": generator.detach(), "discriminator_accuracy": accuracy}
-
-
-def _update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
-    """One gradient step of ``optimizer``'s parameters on ``loss`` (other parameters' grads are
-    left for their own optimizer's zero_grad)."""
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+        terms |= minimise({"discriminator": discriminator}, optimizers["discriminator"])
+        # The generator step also leaves gradients on the discriminator; its own step clears them first.
+        terms |= minimise({"generator": self.generator_loss(self.encode(x))}, optimizers["generator"])
+        return {**terms, "discriminator_accuracy": accuracy}

@@ -25,6 +25,14 @@ def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> to
     return torch.optim.Adam(parameters, lr=lr, betas=betas, **({"fused": True} if fused else {"foreach": True}))
 
 
+def minimise(terms: dict[str, Tensor], optimizer: torch.optim.Optimizer) -> dict[str, Tensor]:
+    """One ``optimizer`` step on the sum of the loss ``terms``; returns them detached."""
+    optimizer.zero_grad(set_to_none=True)
+    sum(terms.values()).backward()
+    optimizer.step()
+    return {name: value.detach() for name, value in terms.items()}
+
+
 @dataclass
 class Stage:
     """One phase of training: its name (shown in progress and history), epochs and optimizers.
@@ -84,12 +92,7 @@ class Autoencoder(nn.Module):
 
     def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
         """One update on a batch; returns the detached loss terms. Default: backprop their sum."""
-        optimizer = stage.optimizers["model"]
-        terms = self.loss(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        sum(terms.values()).backward()
-        optimizer.step()
-        return {name: value.detach() for name, value in terms.items()}
+        return minimise(self.loss(x, y), stage.optimizers["model"])
 
     def reconstruction_term(self, logits: Tensor, x: Tensor) -> Tensor:
         return losses.reconstruction(logits.reshape(x.shape), x, self.config.recon_loss)

@@ -5,9 +5,9 @@ of an autoencoder. SegNet (Badrinarayanan, Kendall & Cipolla, IEEE TPAMI 2017, S
 decoder upsample with the *indices* of the encoder's max pooling: each pooled value goes back to the
 position its maximum came from, so edges land where they were without learning where to put them.
 
-Layout for ``depth`` blocks of ``channels`` c, 2c, 4c, ... (28x28, depth 2, c = 32):
-    x (B, 1, 28, 28) -> [conv3x3 -> ReLU -> maxpool2] x 2 -> (B, 64, 7, 7) -> linear -> z (B, K)
-    z -> linear -> ReLU -> (B, 64, 7, 7) -> [unpool2 -> conv3x3 (-> ReLU)] x 2 -> logits (B, 1, 28, 28)
+Layout for ``depth`` blocks of ``channels`` c, 2c, 4c, ... (28x28, depth 2, c = 16):
+    x (B, 1, 28, 28) -> [conv3x3 -> ReLU -> maxpool2] x 2 -> (B, 32, 7, 7) -> linear -> z (B, K)
+    z -> linear -> ReLU -> (B, 32, 7, 7) -> [unpool2 -> conv3x3 (-> ReLU)] x 2 -> logits (B, 1, 28, 28)
 Inputs whose sides are not multiples of 2^depth are zero-padded at the bottom and right, and the
 decoder's output is cropped back.
 
@@ -15,8 +15,11 @@ Without encoder indices (``decode(z)`` of a point on a latent map, say) an unpoo
 quarter of each value at all four positions of its window: the expected unpooled map when the
 position of the maximum is unknown and uniformly distributed. The convolution that follows is
 linear, so the decoder sees the expectation of what it saw in training, centred and unshifted.
-``reconstruct`` and ``loss`` pass the encoder's indices through. ``upsampling='transposed'`` uses
-2x2 stride-2 transposed convolutions instead, which need no indices.
+``reconstruct`` passes the encoder's indices through. The indices carry information past the code
+(where each maximum was), so ``reconstruct`` is better than ``decode(encode(x))``; the loss adds the
+code-only reconstruction so that the code alone still describes the image (on digits at K = 8 the
+code-only error is still below PCA's). ``upsampling='transposed'`` uses 2x2 stride-2 transposed
+convolutions instead, which need no indices: there ``reconstruct`` is ``decode(encode(x))``.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from explorer.config import BackpropConfig, param
+from explorer.config import BackpropConfig, TrainedConfig, inherit, param
 from explorer.registry import register
 from explorer.variants.base import Autoencoder
 
@@ -34,7 +37,9 @@ PoolIndices = list[Tensor]  # one (B, C_i, H_i, W_i) index map per pooling, firs
 
 @dataclass
 class ConvAEConfig(BackpropConfig):
-    channels: int = param(32, min=1, max=512, help="Channels of the first conv block; each further block doubles them.")
+    # Half the default epochs: on digits, 100 reach within 2% of 200's test error at half the time.
+    epochs: int = inherit(TrainedConfig, "epochs", 100)
+    channels: int = param(16, min=1, max=512, help="Channels of the first conv block; each further block doubles them.")
     depth: int = param(2, min=1, max=5, help="Conv blocks, each halving the image with 2x2 max pooling.")
     upsampling: str = param("unpool", choices=("unpool", "transposed"),
                             help="Decoder upsampling: max-unpooling with the encoder's pooling indices "
@@ -107,8 +112,7 @@ class ConvAE(Autoencoder):
         z, indices = self.encode_with_indices(x)
         terms = {"recon": self.reconstruction_term(self.decode_logits(z, indices=indices), x)}
         if self.config.upsampling == "unpool":
-            # The indices carry where each maximum was (2 bits per pooled value) past the code, and a
-            # decoder trained only with them decodes a bare code badly; so the code alone must also
-            # reconstruct x, through the expected unpooling that decode(z) uses.
+            # Trained on indexed reconstructions alone, decode(z) was 30x worse than reconstruct on
+            # digits (squared error 7.0 against 0.22): the indices did the work, the code little.
             terms["recon_code_only"] = self.reconstruction_term(self.decode_logits(z), x)
         return terms

@@ -25,7 +25,7 @@ from explorer.variants.base import Autoencoder
 
 @dataclass
 class LSTMAEConfig(BackpropConfig):
-    hidden_size: int = param(128, min=1, max=4096, help="State size of the encoder and decoder LSTMs.")
+    hidden_size: int = param(64, min=1, max=4096, help="State size of the encoder and decoder LSTMs.")
 
 
 @register("lstm_ae", config=LSTMAEConfig,

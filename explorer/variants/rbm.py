@@ -69,22 +69,19 @@ class BernoulliRBMLayer(nn.Module):
         return -(v @ self.visible_bias) - hidden_term.sum(1)
 
     def gibbs_steps(self, h: Tensor, k: int) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-        """``k`` alternating Gibbs steps from hidden states h (B, H); yields (P(v|h), v, h') per step.
-
-        The visible states are binary samples, as in the paper's "confabulation" (H&S 2006, SOM).
-        Call under ``torch.no_grad()``: the particles are constants of the CD loss.
-        """
+        """``k`` alternating Gibbs steps from hidden states h (B, H); yields (P(v|h), v, h') per step,
+        v a binary sample of P(v|h) and h' a sample given v. Under ``torch.no_grad()`` for CD particles."""
         for _ in range(k):
             v_probs = self.visible_probs(h)  # (B, V)
             v = torch.bernoulli(v_probs)
             h = self.sample_hidden(v)  # (B, H)
             yield v_probs, v, h
 
-    def negative_particles(self, h: Tensor, k: int) -> tuple[Tensor, Tensor]:
-        """The visible and hidden samples (B, V), (B, H) after ``k`` Gibbs steps from ``h``, without gradient."""
+    def negative_particles(self, h: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The last of ``k`` Gibbs steps from ``h``, without gradient: P(v|h) (B, V), v (B, V), h' (B, H)."""
         with torch.no_grad():
-            *_, (_, v, h) = self.gibbs_steps(h, k)
-        return v, h
+            *_, last = self.gibbs_steps(h, k)
+        return last
 
     def cd_loss(self, v_data: Tensor, v_model: Tensor) -> Tensor:
         """mean F(v_data) - mean F(v_model): minus the CD estimate of the log-likelihood gradient
@@ -92,10 +89,13 @@ class BernoulliRBMLayer(nn.Module):
         return self.free_energy(v_data).mean() - self.free_energy(v_model).mean()
 
     def cd_k_loss(self, v_data: Tensor, k: int = 1) -> Tensor:
-        """CD-k: the negative chain starts from a hidden sample given the data (B, V)."""
+        """CD-k: a chain from a hidden sample given the data (B, V). Its negative statistics use the last
+        reconstruction's probabilities P(v|h), not a binary sample (Hinton's practical guide 2010, Sec. 3.2;
+        H&S 2006's code): less sampling noise, and grey pixels are reconstructed far better."""
         with torch.no_grad():
             h_data = self.sample_hidden(v_data)
-        return self.cd_loss(v_data, self.negative_particles(h_data, k)[0])
+        v_probs, _, _ = self.negative_particles(h_data, k)
+        return self.cd_loss(v_data, v_probs)
 
     def reconstruction_cross_entropy(self, v: Tensor) -> Tensor:
         """The usual CD monitor (Hinton 2010, Sec. 5): cross-entropy of one mean-field up-down pass."""
@@ -104,9 +104,10 @@ class BernoulliRBMLayer(nn.Module):
 
 @dataclass
 class RBMConfig(TrainedConfig):
-    epochs: int = inherit(TrainedConfig, "epochs", 30)
-    batch_size: int = inherit(TrainedConfig, "batch_size", 20)
-    lr: float = inherit(TrainedConfig, "lr", 0.05)
+    # scikit-learn's BernoulliRBM defaults (learning_rate 0.1, batch_size 10), run for more passes.
+    epochs: int = inherit(TrainedConfig, "epochs", 50)
+    batch_size: int = inherit(TrainedConfig, "batch_size", 10)
+    lr: float = inherit(TrainedConfig, "lr", 0.1)
     cd_k: int = param(1, min=1, max=100, help="Gibbs steps per negative sample (CD-k); 1 is Hinton's CD-1.")
     persistent: bool = param(False, help="Persistent CD (Tieleman 2008): keep the negative chains running "
                                          "between updates instead of restarting them at the data.")
@@ -141,8 +142,8 @@ class RBM(Autoencoder):
         v_data = x.flatten(1)  # (B, D)
         if not self.config.persistent:
             return {"free_energy_gap": self.rbm.cd_k_loss(v_data, self.config.cd_k)}
-        chain = self._persistent_chain(v_data)
-        v_model, h_model = self.rbm.negative_particles(chain, self.config.cd_k)
+        # The fantasy particles are binary samples: the chains must be Markov chains of the model (Tieleman 2008).
+        _, v_model, h_model = self.rbm.negative_particles(self._persistent_chain(v_data), self.config.cd_k)
         self.chain[:len(v_data)] = h_model
         return {"free_energy_gap": self.rbm.cd_loss(v_data, v_model)}
 

@@ -41,7 +41,7 @@ class VAE(Autoencoder):
 
     @property
     def condition_dim(self) -> int:
-        """Width of what :meth:`condition` appends to the encoder's and decoder's inputs (the CVAE's label)."""
+        """Width of what :meth:`condition` appends to the encoder's and decoder's inputs."""
         return 0
 
     def condition(self, inputs: Tensor, y: Tensor | None) -> Tensor:

@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,30 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import metrics
 from explorer.projection import PCAProjector
-from explorer.registry import make_config
-from explorer.training import train
 from explorer.ui.latent_panels import codes_csv, codes_npz, parse_indices
-from explorer.ui.state import CurrentModel
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "explorer/ui/pages/latent.py"
-
-
-@pytest.fixture(scope="module")
-def models(digits) -> dict[str, CurrentModel]:
-    """Tiny models: a deterministic AE with a 2-D code, a VAE with 4, a CVAE with 2 (2 epochs each)."""
-    sizes = {"ae": 2, "vae": 4, "cvae": 2}
-    return {name: CurrentModel(train(name, digits, make_config(name, epochs=2, latent_dim=k), device="cpu").model,
-                               "digits", "tiny (test)") for name, k in sizes.items()}
-
-
-def open_page(model: CurrentModel) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["dataset"] = "digits"
-    at.session_state["variant"] = model.variant
-    at.session_state["uploads"] = {}
-    at.session_state["current"] = model
-    return at.run().switch_page(PAGE).run()
+PAGE = "latent"
 
 
 def scores(at: AppTest) -> list[dict[str, float]]:
@@ -72,8 +50,8 @@ def trace_xy(figure: dict, name: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("variant", ["ae", "vae", "cvae"])
-def test_three_maps_with_their_scores(variant, models, digits):
-    at = open_page(models[variant])
+def test_three_maps_with_their_scores(open_page, variant, small_models, digits):
+    at = open_page(small_models[variant], PAGE)
     assert not at.exception and not at.error
     found = scores(at)
     assert len(found) == 3 and len(at.get("plotly_chart")) == 3
@@ -83,14 +61,14 @@ def test_three_maps_with_their_scores(variant, models, digits):
     assert found[1]["trustworthiness"] == pytest.approx(metrics.trustworthiness_2d(pixels, pca_points), abs=1e-3)
     assert found[2]["5-NN accuracy"] > 0.85  # UMAP separates the digits
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert titles[0] == ("codes" if models[variant].model.latent_dim == 2 else "PCA of the codes")
+    assert titles[0] == ("codes" if small_models[variant].model.latent_dim == 2 else "PCA of the codes")
     legend = {t["name"] for t in chart(at, "PCA of the pixels")["data"]}
     assert set(digits.class_names) <= legend
 
 
-def test_umap_of_the_codes_and_the_new_image_placed_by_transform(models, digits):
-    model = models["vae"]
-    at = open_page(model)
+def test_umap_of_the_codes_and_the_new_image_placed_by_transform(open_page, small_models, digits):
+    model = small_models["vae"]
+    at = open_page(model, PAGE)
     at.radio(key="latent.code_method").set_value("umap").run()
     at.selectbox(key="latent.new_source").set_value("training image").run()
     at.number_input(key="latent.new_index").set_value(5).run()
@@ -108,9 +86,9 @@ def test_umap_of_the_codes_and_the_new_image_placed_by_transform(models, digits)
     assert any("training image 5" in caption for caption in image_captions(at))
 
 
-def test_selected_indices_show_images_and_their_codes(models, digits):
-    model = models["ae"]
-    at = open_page(model)
+def test_selected_indices_show_images_and_their_codes(open_page, small_models, digits):
+    model = small_models["ae"]
+    at = open_page(model, PAGE)
     at.text_input(key="latent.indices").set_value("7, 3 x 99999").run()
     assert not at.exception
     assert any("x, 99999" in w.value for w in at.warning)
@@ -121,8 +99,8 @@ def test_selected_indices_show_images_and_their_codes(models, digits):
     assert any(caption.startswith("2 selected") for caption in image_captions(at))
 
 
-def test_decoding_a_point_of_a_2d_code(models):
-    at = open_page(models["ae"])
+def test_decoding_a_point_of_a_2d_code(open_page, small_models):
+    at = open_page(small_models["ae"], PAGE)
     at.number_input(key="latent.decode_x").set_value(0.25).run()
     at.number_input(key="latent.decode_y").set_value(-0.5).run()
     assert not at.exception
@@ -130,16 +108,16 @@ def test_decoding_a_point_of_a_2d_code(models):
     assert any(caption.startswith("decoded (0.250, -0.500)") for caption in image_captions(at))
 
 
-def test_decoding_asks_a_cvae_for_the_class_and_refuses_codes_of_more_than_two_dims(models):
-    at = open_page(models["cvae"])
+def test_decoding_asks_a_cvae_for_the_class_and_refuses_more_than_two_dims(open_page, small_models):
+    at = open_page(small_models["cvae"], PAGE)
     at.selectbox(key="latent.decode_class").set_value(4).run()
     assert not at.exception and not at.error
-    at = open_page(models["vae"])
+    at = open_page(small_models["vae"], PAGE)
     assert any("needs a 2-D code" in i.value for i in at.info)
 
 
-def test_exports_hold_every_test_code_with_its_label(models, digits):
-    at = open_page(models["ae"])
+def test_exports_hold_every_test_code_with_its_label(open_page, small_models, digits):
+    at = open_page(small_models["ae"], PAGE)
     assert {b.label for b in at.get("download_button")} >= {"Codes (.csv)", "Codes (.npz)"}
     codes = np.arange(6, dtype=np.float32).reshape(3, 2)
     table = np.loadtxt(io.StringIO(codes_csv(codes, np.array([4, 0, 9]))), delimiter=",", skiprows=1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,29 +11,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer import metrics
-from explorer.registry import make_config
-from explorer.training import train
 from explorer.ui.query import image_from_bytes, match_polarity
-from explorer.ui.state import CurrentModel
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "explorer/ui/pages/search.py"
-
-
-@pytest.fixture(scope="module")
-def models(digits) -> dict[str, CurrentModel]:
-    sizes = {"ae": 4, "vae": 4, "cvae": 2}
-    return {name: CurrentModel(train(name, digits, make_config(name, epochs=2, latent_dim=k), device="cpu").model,
-                               "digits", "tiny (test)") for name, k in sizes.items()}
-
-
-def open_page(model: CurrentModel) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["dataset"] = "digits"
-    at.session_state["variant"] = model.variant
-    at.session_state["uploads"] = {}
-    at.session_state["current"] = model
-    return at.run().switch_page(PAGE).run()
+PAGE = "search"
 
 
 def summary(at: AppTest, row: str) -> dict[str, float]:
@@ -48,9 +27,10 @@ def neighbour_captions(at: AppTest) -> list[str]:
 
 
 @pytest.mark.parametrize("variant", ["ae", "vae", "cvae"])
-def test_a_test_image_query_finds_neighbours_by_code_and_by_pixels(variant, models, digits):
-    model = models[variant]
-    at = open_page(model)
+def test_a_test_image_query_finds_neighbours_by_code_and_by_pixels(open_page, variant, small_models,
+                                                                    digits):
+    model = small_models[variant]
+    at = open_page(model, PAGE)
     at.number_input(key="search.test_index").set_value(3).run()
     assert not at.exception and not at.error
     k = at.slider(key="search.k").value
@@ -68,8 +48,9 @@ def test_a_test_image_query_finds_neighbours_by_code_and_by_pixels(variant, mode
     assert codes["query time"] < 1000 and len(neighbour_captions(at)) == 2 * k
 
 
-def test_a_neighbours_button_makes_it_the_query_and_a_training_query_skips_itself(models, digits):
-    at = open_page(models["ae"])
+def test_a_neighbours_button_becomes_the_query_and_a_training_query_skips_itself(open_page, small_models,
+                                                                                  digits):
+    at = open_page(small_models["ae"], PAGE)
     at.slider(key="search.k").set_value(4).run()
     pixel_neighbour = int(np.argsort(np.linalg.norm(
         digits.x_train.reshape(len(digits.x_train), -1) - digits.x_test[0].reshape(-1), axis=1))[0])
@@ -81,14 +62,14 @@ def test_a_neighbours_button_makes_it_the_query_and_a_training_query_skips_itsel
     assert len(distances) == 8 and min(distances) > 0  # the query itself is not among its neighbours
 
 
-def test_cosine_distance_changes_the_averages(models):
-    at = open_page(models["ae"])
+def test_cosine_distance_changes_the_averages(open_page, small_models):
+    at = open_page(small_models["ae"], PAGE)
     euclidean = summary(at, "code")["test average"]
     at.radio(key="search.metric").set_value("cosine").run()
     assert not at.exception and summary(at, "code")["test average"] != euclidean
 
 
-def test_an_uploaded_picture_is_converted_to_what_the_model_sees(models, digits):
+def test_an_uploaded_picture_is_converted_to_what_the_model_sees(open_page, small_models, digits):
     digit = digits.x_test[5, 0]                                      # light ink on dark, 8 x 8
     paper = Image.fromarray(((1 - digit) * 255).astype(np.uint8)).resize((64, 64), Image.Resampling.NEAREST)
     png = io.BytesIO()
@@ -97,7 +78,7 @@ def test_an_uploaded_picture_is_converted_to_what_the_model_sees(models, digits)
     assert image.shape == (1, 8, 8)
     np.testing.assert_allclose(match_polarity(image, float(digits.x_train.mean())), digit[None], atol=2 / 255)
 
-    at = open_page(models["cvae"])
+    at = open_page(small_models["cvae"], PAGE)
     at.radio(key="search.source").set_value("upload").run()
     assert any("Upload an image" in i.value for i in at.info)
     at.file_uploader(key="search.upload").set_value(("five.png", png.getvalue(), "image/png")).run()
@@ -107,7 +88,7 @@ def test_an_uploaded_picture_is_converted_to_what_the_model_sees(models, digits)
     assert any("upload five.png" in image.caption for element in at.get("image") for image in element.proto.imgs)
 
 
-def test_drawing_without_strokes_asks_for_one(models):
-    at = open_page(models["ae"])
+def test_drawing_without_strokes_asks_for_one(open_page, small_models):
+    at = open_page(small_models["ae"], PAGE)
     at.radio(key="search.source").set_value("draw").run()
     assert not at.exception and any("Draw on the canvas" in i.value for i in at.info)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,30 +12,10 @@ from scipy.special import ndtri
 from streamlit.testing.v1 import AppTest
 
 from explorer import metrics
-from explorer.registry import make_config
 from explorer.tensors import as_tensor
-from explorer.training import train
 from explorer.ui import traverse_panels as panels
-from explorer.ui.state import CurrentModel
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "explorer/ui/pages/traverse.py"
-
-
-@pytest.fixture(scope="module")
-def models(digits) -> dict[str, CurrentModel]:
-    sizes = {"ae": 2, "vae": 4, "cvae": 3}
-    return {name: CurrentModel(train(name, digits, make_config(name, epochs=2, latent_dim=k), device="cpu").model,
-                               "digits", "tiny (test)") for name, k in sizes.items()}
-
-
-def open_page(model: CurrentModel) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["dataset"] = "digits"
-    at.session_state["variant"] = model.variant
-    at.session_state["uploads"] = {}
-    at.session_state["current"] = model
-    return at.run().switch_page(PAGE).run()
+PAGE = "traverse"
 
 
 def code_sliders(at: AppTest) -> list:
@@ -47,9 +26,9 @@ def image_captions(at: AppTest) -> list[str]:
     return [image.caption for element in at.get("image") for image in element.proto.imgs]
 
 
-def test_vae_sliders_are_sorted_by_kl_and_the_image_follows_them(models, digits):
-    model = models["vae"].model
-    at = open_page(models["vae"])
+def test_vae_sliders_are_sorted_by_kl_and_the_image_follows_them(open_page, small_models, digits):
+    model = small_models["vae"].model
+    at = open_page(small_models["vae"], PAGE)
     assert not at.exception and not at.error
     sliders = code_sliders(at)
     assert len(sliders) == 4
@@ -67,9 +46,9 @@ def test_vae_sliders_are_sorted_by_kl_and_the_image_follows_them(models, digits)
     assert any("linear and spherical (slerp) interpolation" in c for c in captions)
 
 
-def test_deterministic_ae_sliders_span_the_observed_codes(models, digits):
-    model = models["ae"]
-    at = open_page(model)
+def test_deterministic_ae_sliders_span_the_observed_codes(open_page, small_models, digits):
+    model = small_models["ae"]
+    at = open_page(model, PAGE)
     at.radio(key="traverse.start").set_value("a test image").run()
     at.number_input(key="traverse.index").set_value(9).run()
     assert not at.exception and not at.error
@@ -85,8 +64,8 @@ def test_deterministic_ae_sliders_span_the_observed_codes(models, digits):
     assert any("slerp applies to Gaussian latents" in c for c in captions)
 
 
-def test_cvae_generates_the_chosen_class(models, digits):
-    at = open_page(models["cvae"])
+def test_cvae_generates_the_chosen_class(open_page, small_models, digits):
+    at = open_page(small_models["cvae"], PAGE)
     at.radio(key="traverse.start").set_value("a test image").run()
     at.number_input(key="traverse.index").set_value(4).run()
     label = int(digits.y_test[4])
@@ -98,7 +77,7 @@ def test_cvae_generates_the_chosen_class(models, digits):
     assert not at.exception
 
 
-def test_grid_interpolation_and_decoding_helpers(models):
+def test_grid_interpolation_and_decoding_helpers(small_models):
     np.testing.assert_allclose(panels.grid_values(4, True, 0, 0), ndtri([0.125, 0.375, 0.625, 0.875]))
     np.testing.assert_allclose(panels.grid_values(3, False, -1, 2), [-1, 0.5, 2])
     codes = panels.manifold_codes(np.full(3, 7.0), (0, 2), rows=np.array([10, 20]), cols=np.array([1, 2, 3]))
@@ -108,7 +87,7 @@ def test_grid_interpolation_and_decoding_helpers(models):
     np.testing.assert_allclose(arc[[0, -1]], [a, b], atol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(arc, axis=1), 3.0)   # stays on the sphere
     assert np.linalg.norm(panels.lerp(a, b, t)[2]) < 2.2               # the chord cuts inside
-    model = models["vae"].model
+    model = small_models["vae"].model
     z = np.zeros((1, model.latent_dim), np.float32)
     panels.decode(model, z, None)
     started = time.perf_counter()

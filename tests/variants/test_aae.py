@@ -5,18 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.data import load_dataset
 from explorer.metrics import encode_all, evaluate
 from explorer.registry import build, make_config
 from explorer.training import train
 from explorer.variants.aae import mixture_centres
 
 LATENT = 8
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: small nets train faster on one thread
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,14 @@ from __future__ import annotations
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
-from explorer.data import load_dataset
 from explorer.errors import ConfigError
 from explorer.registry import build, make_config
 from explorer.training import train
 
 N_STYLES = 20  # fixed z's, each decoded under every class
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: small nets train faster on one thread
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +30,12 @@ def styles_by_class(cvae):
 
 def test_changing_the_label_of_a_fixed_z_changes_the_predicted_class(digits, styles_by_class):
     pixels = digits.x_train.reshape(len(digits.x_train), -1)
-    classifier = LogisticRegression(max_iter=2000).fit(pixels, digits.y_train)
+    with threadpool_limits(1):  # BLAS on two threads of the shared 2-core machine measured 100x slower
+        classifier = LogisticRegression(max_iter=2000).fit(pixels, digits.y_train)
     assert classifier.score(digits.x_test.reshape(len(digits.x_test), -1), digits.y_test) > 0.9
     images, labels = styles_by_class
     predicted = classifier.predict(images.reshape(len(images), -1).numpy())
-    assert (predicted == labels.numpy()).mean() >= 0.8
+    assert (predicted == labels.numpy()).mean() >= 0.8  # measured 1.0 (200 of 200)
 
 
 def test_z_changes_the_image_within_a_class(styles_by_class):

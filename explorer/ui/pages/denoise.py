@@ -27,12 +27,13 @@ if current is not None:
     columns = st.columns(len(everything) + 1)
     panels.image_column(columns[0], "clean", dataset.x_test[list(shown)], None)
     for column, method in zip(columns[1:], everything):
-        _, images = panels.repaired(method.key, dataset.fingerprint, shown, noise, level, method, dataset)
+        images = panels.repaired(method.key, dataset.fingerprint, shown, noise, level, method, dataset)
         quality = panels.scores(method.key, dataset.fingerprint, noise, level, method, dataset)
         panels.image_column(column, method.label, images, quality)
     if panels.plain_ae(dataset, current.model.latent_dim) is None:
         panels.offer_plain_ae(dataset, current.model.latent_dim)
 
+    panels.warm_curves(everything, dataset)
     labels = [m.label for m in everything]
     chosen = st.multiselect("Methods on the curve", labels, default=labels, key="denoise.curve_methods")
     panels.curve_chart([m for m in everything if m.label in chosen], dataset, noise, level)

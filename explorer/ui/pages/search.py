@@ -18,19 +18,22 @@ if current is not None:
         q = panels.pick_query(current, dataset)
         label = panels.ask_label(current, dataset, q) if q is not None else None
         if q is not None:
-            query.preview(q.image, f"{q.description}, as the model sees it ({' x '.join(map(str, q.image.shape))})")
+            shape = " x ".join(map(str, q.image.shape))
+            query.preview(q.image, f"{q.description}, as the model sees it ({shape})")
     with right:
         metric, k = panels.metric_and_k()
     if q is not None:
         code_average = pixel_average = None
         if dataset.y_train is not None:
-            train_codes = cache.codes(current.key, "train", current.model, dataset)
             test_codes = cache.codes(current.key, "test", current.model, dataset)
-            code_average = panels.average_precision(f"codes:{current.key}", metric, k, train_codes, test_codes,
+            code_matches = panels.neighbour_matches(f"codes:{current.key}", metric,
+                                                    panels.code_index(current.key, metric, current.model, dataset), test_codes,
                                                     dataset)
-            pixel_average = panels.average_precision(f"pixels:{dataset.fingerprint}", metric, k,
-                                                     dataset.x_train.reshape(len(dataset.x_train), -1),
+            pixel_matches = panels.neighbour_matches(f"pixels:{dataset.fingerprint}", metric,
+                                                     panels.pixel_index(dataset.fingerprint, metric, dataset),
                                                      dataset.x_test.reshape(len(dataset.x_test), -1), dataset)
+            code_average = panels.average_precision(code_matches, k)
+            pixel_average = panels.average_precision(pixel_matches, k)
         panels.result_row(f"By code ({metric}, {current.model.latent_dim}-D)", dataset,
                           panels.by_code(current, dataset, q, label, metric, k, q.train_index), label,
                           code_average, "codes")

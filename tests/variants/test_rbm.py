@@ -1,0 +1,141 @@
+"""The RBM's defining properties: its free energy, CD's gradient, a rising exact likelihood, and
+features as useful as scikit-learn's BernoulliRBM trained the same way."""
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import BernoulliRBM
+
+from explorer.data import ImageDataset
+from explorer.metrics import encode_all
+from explorer.registry import make_config
+from explorer.training import Callback, train
+from explorer.variants.rbm import BernoulliRBMLayer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def hand_set_layer(linear_hidden: bool) -> BernoulliRBMLayer:
+    """2 visible, 1 hidden unit: W = [[1, -2]], c = [0.5], b = [0.25, -1]."""
+    layer = BernoulliRBMLayer(2, 1, linear_hidden=linear_hidden)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, -2.0]]))
+        layer.hidden_bias.copy_(torch.tensor([0.5]))
+        layer.visible_bias.copy_(torch.tensor([0.25, -1.0]))
+    return layer
+
+
+def test_free_energy_matches_the_formula_on_a_hand_computed_case():
+    v = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    # v = (1, 0): x = 0.5 + 1 = 1.5, b.v = 0.25. v = (1, 1): x = 0.5 + 1 - 2 = -0.5, b.v = -0.75.
+    binary = hand_set_layer(linear_hidden=False).free_energy(v)
+    assert binary.tolist() == pytest.approx([-0.25 - math.log(1 + math.exp(1.5)), 0.75 - math.log(1 + math.exp(-0.5))])
+    linear = hand_set_layer(linear_hidden=True).free_energy(v)  # -b.v - x^2 / 2
+    assert linear.tolist() == pytest.approx([-0.25 - 1.125, 0.75 - 0.125])
+
+
+def test_cd_loss_gradient_is_the_contrastive_divergence_statistic():
+    """d/dW [mean F(v+) - mean F(v-)] = -(<h v^T>+ - <h v^T>-) with h = P(h = 1 | v) (Hinton 2002)."""
+    torch.manual_seed(0)
+    layer = BernoulliRBMLayer(5, 3)
+    v_data, v_model = torch.rand(4, 5), torch.bernoulli(torch.full((4, 5), 0.5))
+    layer.cd_loss(v_data, v_model).backward()
+    with torch.no_grad():
+        h_data, h_model = layer.hidden_probs(v_data), layer.hidden_probs(v_model)
+        expected = -(h_data.T @ v_data - h_model.T @ v_model) / 4
+    assert torch.allclose(layer.weight.grad, expected, atol=1e-6)
+    assert torch.allclose(layer.visible_bias.grad, -(v_data - v_model).mean(0), atol=1e-6)
+    assert torch.allclose(layer.hidden_bias.grad, -(h_data - h_model).mean(0), atol=1e-6)
+
+
+def binary_states(n: int) -> torch.Tensor:
+    """(2^n, n) every binary vector of length n."""
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)), dtype=torch.float64)
+
+
+def exact_log_likelihood(layer: BernoulliRBMLayer, data: torch.Tensor) -> float:
+    """Mean log p(v) over ``data`` (N, V), log Z summed over all 2^(V+H) joint states."""
+    layer = copy.deepcopy(layer).double().requires_grad_(False)
+    v, h = binary_states(layer.weight.shape[1]), binary_states(layer.weight.shape[0])
+    # -E(v, h) = b.v + c.h + h.W v for every pair: (2^V, 2^H)
+    negative_energy = (v @ layer.visible_bias)[:, None] + (h @ layer.hidden_bias)[None, :] + v @ layer.weight.T @ h.T
+    log_z = torch.logsumexp(negative_energy.flatten(), 0)
+    assert torch.allclose(log_z, torch.logsumexp(-layer.free_energy(v), 0))  # F sums h out exactly
+    return float((-layer.free_energy(data.double())).mean() - log_z)
+
+
+def binary_patterns(seed: int = 0) -> ImageDataset:
+    """2x3 images: three binary prototypes with 5% of their bits flipped (entropy 2.29 nats)."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [1, 0, 1, 0, 1, 0]], np.float32)
+
+    def draw(n):
+        x = prototypes[rng.integers(0, 3, n)]
+        return np.abs(x - (rng.random(x.shape) < 0.05)).reshape(n, 1, 2, 3)
+
+    return ImageDataset("binary patterns", draw(150), None, draw(30), None, (), "tests")
+
+
+class ExactLogLikelihood(Callback):
+    """The training images' exact mean log-likelihood before training and after each epoch."""
+
+    def __init__(self, x: torch.Tensor):
+        self.x, self.values = x, []
+
+    def on_train_start(self, trainer):
+        self.values.append(exact_log_likelihood(trainer.model.rbm, self.x))
+
+    def on_epoch_end(self, trainer, record):
+        self.values.append(exact_log_likelihood(trainer.model.rbm, self.x))
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["cd", "pcd"])
+def test_exact_log_likelihood_rises_during_training(persistent):
+    dataset = binary_patterns()
+    monitor = ExactLogLikelihood(torch.from_numpy(dataset.x_train.copy()).flatten(1))
+    config = make_config("rbm", latent_dim=3, epochs=30, batch_size=10, lr=0.1, persistent=persistent)
+    train("rbm", dataset, config, device="cpu", seed=0, callbacks=[monitor])
+    values = monitor.values
+    assert values[0] == pytest.approx(-6 * math.log(2), abs=0.05)  # tiny initial weights: p(v) near uniform
+    assert np.mean(values[-5:]) > np.mean(values[1:6]) + 0.5
+    assert values[-1] > -3.0  # from -4.16 toward the data's entropy, -2.29
+
+
+def probe_accuracy(train_codes: np.ndarray, test_codes: np.ndarray, digits) -> float:
+    """Test accuracy of a logistic regression on the codes (the same settings for both RBMs)."""
+    return LogisticRegression(max_iter=2000).fit(train_codes, digits.y_train).score(test_codes, digits.y_test)
+
+
+def test_pcd_features_classify_as_well_as_scikit_learns_bernoulli_rbm(digits):
+    """scikit-learn's BernoulliRBM is PCD-1 with plain SGD; ours with persistent=True is the same algorithm.
+    Means over three seeds each, as one seed's accuracy moves by about a point."""
+    x_train, x_test = digits.x_train.reshape(len(digits.x_train), -1), digits.x_test.reshape(len(digits.x_test), -1)
+    ours, theirs = [], []
+    for seed in range(3):
+        sklearn_rbm = BernoulliRBM(n_components=64, learning_rate=0.1, n_iter=10, batch_size=10,
+                                   random_state=seed).fit(x_train)
+        theirs.append(probe_accuracy(sklearn_rbm.transform(x_train), sklearn_rbm.transform(x_test), digits))
+        config = make_config("rbm", latent_dim=64, lr=0.1, epochs=10, batch_size=10, persistent=True)
+        model = train("rbm", digits, config, device="cpu", seed=seed).model
+        ours.append(probe_accuracy(encode_all(model, digits.x_train), encode_all(model, digits.x_test), digits))
+    assert abs(np.mean(ours) - np.mean(theirs)) <= 0.01, (ours, theirs)
+    assert np.mean(ours) > 0.85
+
+
+def test_gibbs_chain_returns_one_probability_image_per_step():
+    torch.manual_seed(0)
+    model = train("rbm", binary_patterns(), make_config("rbm", latent_dim=3, epochs=30), device="cpu").model
+    start = torch.from_numpy(binary_patterns(seed=1).x_test[:4].copy())
+    chain = model.gibbs_chain(5, start)
+    assert len(chain) == 5 and all(step.shape == (4, 1, 2, 3) for step in chain)
+    assert all(((step > 0) & (step < 1)).all() for step in chain)
+    # Fantasies of a trained RBM look like the data: each step is close to one of the prototypes.
+    prototypes = torch.tensor([[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [1, 0, 1, 0, 1, 0]], dtype=torch.float32)
+    distance = torch.cdist(chain[-1].flatten(1), prototypes).min(1).values  # (4,)
+    assert (distance < 1.0).all()
