@@ -68,14 +68,15 @@ QUALITATIVE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
 
 def level_curves(levels: np.ndarray, curves: dict[str, np.ndarray], level_name: str, y_title: str = "PSNR (dB)",
                  title: str = "", marker_at: float | None = None, height: int = 340,
-                 baselines: tuple[str, ...] = ()) -> go.Figure:
-    """One line per method of a score against noise level (``baselines`` dashed grey); a dotted
-    line at the chosen level."""
+                 baselines: tuple[str, ...] = (), hidden: tuple[str, ...] = ()) -> go.Figure:
+    """One line per method of a score against noise level (``baselines`` dashed grey, ``hidden`` only
+    in the legend, so colours stay put when lines are switched off); a dotted line at the chosen level."""
     figure = go.Figure()
     palette = iter(QUALITATIVE)
     for name, values in curves.items():
         line = dict(color="grey", dash="dash") if name in baselines else dict(color=next(palette), width=3)
-        figure.add_trace(go.Scatter(x=levels, y=values, mode="lines+markers", name=name, line=line))
+        figure.add_trace(go.Scatter(x=levels, y=values, mode="lines+markers", name=name, line=line,
+                                    visible="legendonly" if name in hidden else True))
     if marker_at is not None:
         figure.add_vline(x=marker_at, line_dash="dot", line_color="grey")
     figure.update_layout(title=title)

@@ -253,17 +253,33 @@ def save_projection(projector, path: str | Path, **state_options) -> None:
     np.savez_compressed(path, **projector.state(**state_options))
 
 
-def load_projection(path: str | Path, inputs: np.ndarray | None = None):
-    """A projector from :func:`save_projection`'s file; ``inputs`` for UMAP maps saved without them."""
+def read_projection(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of :func:`save_projection`'s file (``allow_pickle=False``)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             state = {name: archive[name] for name in archive.files}
     except (OSError, ValueError) as error:
         raise DataError(f"{path}: not a readable projection file ({error})") from None
-    kind = str(state.get("kind", ""))
-    if kind not in PROJECTORS:
-        raise DataError(f"{path}: unknown projection kind {kind!r}")
-    return PROJECTORS[kind].from_state(state, inputs)
+    if str(state.get("kind", "")) not in PROJECTORS:
+        raise DataError(f"{path}: unknown projection kind {state.get('kind')!r}")
+    return state
+
+
+def from_state(state: dict, inputs: np.ndarray | None = None):
+    """The projector behind ``state``; ``inputs`` for UMAP maps saved without them."""
+    return PROJECTORS[str(state["kind"])].from_state(state, inputs)
+
+
+def load_projection(path: str | Path, inputs: np.ndarray | None = None):
+    """A projector from :func:`save_projection`'s file; ``inputs`` for UMAP maps saved without them."""
+    return from_state(read_projection(path), inputs)
+
+
+def shipped_name(source: str, method: str, n_points: int) -> str:
+    """File name of a precomputed map of ``n_points`` test items (``metrics.map_subsample``) by
+    ``method``, of the model's codes (``source="codes"``, in the model's folder, saved with its
+    inputs) or of the pixels (``"pixels"``, in the dataset's folder, inputs not needed)."""
+    return f"projection-{source}-{method}-{n_points}.npz"
 
 
 def warm_umap_in_background(n_points: int = 64) -> threading.Thread:

@@ -69,14 +69,16 @@ class Callback:
 
 
 class ThreadChoice:
-    """Picks torch's intra-op thread count for each CPU epoch: batches 2..13 alternate between all
-    threads and one, and the faster by median step time is kept for the rest of the epoch.
+    """Picks torch's intra-op thread count for each CPU epoch: from batch 2 on, steps alternate
+    between one thread and all of them, and the faster by median step time is kept for the rest of
+    the epoch, as soon as one is 1.5x faster (a bad trial costs one step) or after batch 13.
 
     All threads win on an idle machine; on a shared one, two OpenMP threads that wait for each other
     while other processes hold the cores were measured 5-18x slower per deep_ae step than one. MLP
     results are bitwise the same either way; conv layers' can differ in the last bits.
     """
     TRIAL_BATCHES = range(2, 14)  # batch 1 pays first-call costs
+    CLEAR_WIN = 1.5
 
     def __init__(self, device: torch.device):
         self.most = torch.get_num_threads()
@@ -85,16 +87,17 @@ class ThreadChoice:
 
     def before(self, batch: int) -> bool:
         """Set the thread count for ``batch``; True when its step should be timed."""
-        if not self.active or batch not in self.TRIAL_BATCHES:
-            return False
-        if batch == self.TRIAL_BATCHES[0]:
+        if batch == self.TRIAL_BATCHES[0] and self.active:
             self.times = {self.most: [], 1: []}
+        if self.times is None or batch not in self.TRIAL_BATCHES:
+            return False
         torch.set_num_threads(self.most if batch % 2 else 1)
         return True
 
     def after(self, batch: int, seconds: float) -> None:
         self.times[torch.get_num_threads()].append(seconds)
-        if batch == self.TRIAL_BATCHES[-1]:
+        medians = [statistics.median(t) for t in self.times.values() if t]
+        if batch == self.TRIAL_BATCHES[-1] or (len(medians) == 2 and max(medians) > self.CLEAR_WIN * min(medians)):
             self.decide()
 
     def decide(self) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from explorer import metrics
 from explorer.errors import ConfigError, DataError
-from explorer.projection import (UMAP_LOCK, PCAProjector, UMAPProjector, load_projection, make_projector,
-                                 save_projection)
+from explorer.projection import (UMAP_COMPILED, UMAP_LOCK, PCAProjector, UMAPProjector, load_projection,
+                                 make_projector, save_projection, warm_umap_in_background)
 
 
 def blobs(n_per_class=40, n_classes=3, dim=10, seed=0):
@@ -163,3 +163,10 @@ def test_map_quality_scores_on_separated_and_shuffled_labels():
     random_map = np.random.default_rng(0).normal(size=(len(inputs), 2))
     assert metrics.trustworthiness_2d(inputs, random_map) < 0.7
     assert len(metrics.map_subsample(10_000, 500)) == 500
+
+
+def test_warm_up_fits_in_a_daemon_thread_and_marks_umap_compiled():
+    thread = warm_umap_in_background()
+    assert thread.daemon and thread.name == "umap-warmup"
+    thread.join(300)
+    assert not thread.is_alive() and UMAP_COMPILED.is_set()

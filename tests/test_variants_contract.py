@@ -14,10 +14,10 @@ VARIANTS = [spec.name for spec in list_variants()]
 
 
 def tiny_config(name: str, latent_dim: int):
-    """The variant's defaults, shrunk to a couple of epochs where it has a schedule."""
+    """The variant's defaults, shrunk to a couple of epochs (one per greedy stage) where it has a schedule."""
     config = make_config(name, latent_dim=latent_dim)
     fields = {spec.name for spec in config.field_specs()}
-    changes = {k: v for k, v in {"epochs": 2, "batch_size": 32}.items() if k in fields}
+    changes = {k: v for k, v in {"epochs": 2, "pretrain_epochs": 1, "batch_size": 32}.items() if k in fields}
     return config.replace(**changes)
 
 

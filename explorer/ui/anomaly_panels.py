@@ -53,7 +53,7 @@ def threshold_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> 
                               key=f"anomaly.threshold.{current.key}", format="%.2f")
         summary = anomaly.above_threshold(errors, threshold, dataset.y_test)
         st.metric("Images above the threshold", f"{summary.count} of {len(errors)}",
-                  f"{100 * summary.count / len(errors):.1f}%", delta_color="off")
+                  f"{100 * summary.count / len(errors):.1f}%", delta_color="off", delta_arrow="off")
         if summary.per_class:
             counts = sorted(summary.per_class.items(), key=lambda item: -item[1])
             st.markdown("By class: " + ", ".join(f"{dataset.class_names[c]} (**{n}**)" for c, n in counts))
@@ -127,9 +127,9 @@ def holdout_view(model: state.CurrentModel, dataset, label: int) -> None:
     name = dataset.class_names[label]
     k = model.model.latent_dim
     left, middle, right = st.columns([1, 2, 2])
-    left.metric(f"ROC AUC, {model.variant}", f"{result.model_auc:.3f}")
-    left.metric(f"ROC AUC, PCA-{k}", f"{result.pca_auc:.3f}", f"{result.model_auc - result.pca_auc:+.3f} model − PCA",
-                delta_color="off")
+    left.metric(f"ROC AUC, {model.variant}", f"{result.model_auc:.3f}", f"{result.model_auc - result.pca_auc:+.3f}",
+                delta_description="against PCA")
+    left.metric(f"ROC AUC, PCA-{k}", f"{result.pca_auc:.3f}")
     left.download_button("Download this model (.zip)", lambda: model.checkpoint_zip(anomaly.without_class(dataset, label)),
                          file_name=f"{dataset.name}-{model.variant}-{k}-without-{label}.zip",
                          mime="application/zip", key="anomaly.download")

@@ -34,7 +34,7 @@ def entries(dataset) -> list[Entry]:
         checkpoint = cache.pretrained_checkpoint(str(shipped.path))
         key = f"pretrained:{shipped.path.parent.name}/{shipped.path.name}"
         seconds = checkpoint.metrics.get("train_seconds") or shipped.card.get("train_seconds")
-        found[key] = Entry(f"{shipped.variant} (shipped)", key, checkpoint.model, seconds)
+        found[key] = Entry(shipped.variant, key, checkpoint.model, seconds)
     session = list(st.session_state.get("session_models", {}).values())
     current = state.current()
     for model in session + ([current] if current is not None else []):
@@ -45,11 +45,14 @@ def entries(dataset) -> list[Entry]:
 
 
 def _unique_labels(found: list[Entry]) -> list[Entry]:
-    counts, seen = Counter(e.label for e in found), Counter()
+    """Labels unique among the models of one code size (the page shows one size at a time)."""
+    counts = Counter((e.latent_dim, e.label) for e in found)
+    seen: Counter = Counter()
     unique = []
     for entry in found:
-        seen[entry.label] += 1
-        label = entry.label if counts[entry.label] == 1 else f"{entry.label} #{seen[entry.label]}"
+        key = (entry.latent_dim, entry.label)
+        seen[key] += 1
+        label = entry.label if counts[key] == 1 else f"{entry.label} #{seen[key]}"
         unique.append(Entry(label, entry.key, entry.model, entry.train_seconds))
     return unique
 
@@ -57,7 +60,9 @@ def _unique_labels(found: list[Entry]) -> list[Entry]:
 def code_size(found: list[Entry]) -> int:
     sizes = sorted({e.latent_dim for e in found})
     current = state.current()
-    default = current.model.latent_dim if current is not None else Counter(e.latent_dim for e in found).most_common(1)[0][0]
+    default = Counter(e.latent_dim for e in found).most_common(1)[0][0]
+    if current is not None and current.model.latent_dim in sizes:
+        default = current.model.latent_dim
     return st.selectbox("Code size", sizes, index=sizes.index(default), key="compare.size",
                         help="Every method is compared at the same code size, PCA included.")
 
@@ -94,7 +99,7 @@ def grid(chosen: list[Entry], dataset, k: int) -> None:
     indices = compare.pick_examples(dataset.y_test, n, int(seed), len(dataset.x_test))
     rows = grid_rows(tuple(e.key for e in chosen), dataset.fingerprint, tuple(indices.tolist()), k, chosen, dataset)
     for label, images, error in rows:
-        name, pictures = st.columns([1, 5], vertical_alignment="center")
+        name, pictures = st.columns([1.4, 5], vertical_alignment="center")
         name.markdown(f"**{label}**" + ("" if label == "original" else f"  \nerror {error:.2f}"))
         with pictures:
             widgets.show_images(images, len(images))

@@ -21,7 +21,7 @@ from explorer.plots import latent_scatter
 from explorer.ui import cache, maps, query, widgets
 
 MAP_POINTS = (500, 1000, 2000, 5000, 10000)
-DEFAULT_MAP_POINTS = 2000      # UMAP's exact small-data path (< 4096 points), a few seconds
+DEFAULT_MAP_POINTS = 2000      # below 4096 points UMAP takes its exact small-data path
 MAX_SELECTED_SHOWN = 24
 INDICES_KEY = "latent.indices"
 NEW_SOURCES = ("none", "training image", "test image", "upload")
@@ -85,6 +85,13 @@ def figure(m: maps.Map, shown: np.ndarray, dataset, marks: list[tuple[str, np.nd
     return fig
 
 
+@st.cache_resource(show_spinner=False, max_entries=48)
+def cached_figure(map_key: str, marks_key: str, _m: maps.Map, _shown: np.ndarray, _dataset, _marks) -> go.Figure:
+    """:func:`figure`, built once per map and marks (plotly validates every trace: ~30 ms a figure);
+    never mutated after."""
+    return figure(_m, _shown, _dataset, _marks)
+
+
 def quality_text(m: maps.Map) -> str:
     q = m.quality
     parts = ["the codes themselves" if m.origin == "raw" else f"{m.origin} in {m.fit_seconds:.2f} s"]
@@ -99,7 +106,8 @@ def quality_text(m: maps.Map) -> str:
 def map_row(all_maps: list[maps.Map], shown: np.ndarray, dataset, marks: list[list], decodes: bool) -> None:
     for column, m, mark in zip(st.columns(len(all_maps)), all_maps, marks):
         key = f"latent.chart.{m.source}.{m.method}"
-        column.plotly_chart(figure(m, shown, dataset, mark), key=key,
+        marks_key = ";".join(f"{name}:{point[0]:.9g},{point[1]:.9g}" for name, point, _ in mark)
+        column.plotly_chart(cached_figure(m.key, marks_key, m, shown, dataset, mark), key=key,
                             on_select=functools.partial(_on_select, key, decodes and m.source == "codes"),
                             selection_mode=("points", "box", "lasso"))
         column.markdown(quality_text(m))
@@ -145,7 +153,7 @@ def decode_point(current, dataset, codes: np.ndarray) -> np.ndarray | None:
     point = np.array([x, y], np.float32)
     image = metrics.decode_all(current.model, point[None], None if label is None else np.array([label]))
     with right:
-        widgets.show_images(image, 1, caption=f"decoded ({x:.3f}, {y:.3f}): the × on the code map")
+        widgets.show_images(image, 1, caption=f"decoded ({x:.3f}, {y:.3f}): the × on the code map", width=160)
     return point
 
 

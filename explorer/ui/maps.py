@@ -1,13 +1,14 @@
 """The Latent page's 2-D maps, cached: a shipped projection when there is one, else fitted here once.
 
 A map is named by what it maps (``source``: the model's codes or the pixels), how (``method``:
-raw, pca or umap) and which test images (the first ``n_points`` of a seeded subsample). Fitted
+raw, pca or umap) and which test images (a seeded subsample of ``n_points``). Fitted
 maps are cached as plain arrays by :func:`projection_state`; a shipped one is the same arrays in
 ``pretrained/<dataset>/<variant>-<latent>/projection-codes-<method>-<n>.npz`` (or
 ``pretrained/<dataset>/projection-pixels-<method>-<n>.npz``), so shipping maps later is a drop-in.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,18 +19,20 @@ import streamlit as st
 from explorer import metrics
 from explorer.errors import DataError
 from explorer.gallery import PRETRAINED_ROOT
-from explorer.projection import (PROJECTORS, UMAP_COMPILED, load_projection, make_projector,
+from explorer.projection import (UMAP_COMPILED, from_state, make_projector, read_projection, shipped_name,
                                  warm_umap_in_background)
 from explorer.ui import cache
 
-UMAP_COMPILE_SECONDS = 40   # first UMAP fit in a process on 2 busy cores (measured 31-37 s idle)
-UMAP_SECONDS_PER_1000 = 2   # later fits, small-data path (measured ~1.1 s for 360 points)
+# Measured on the shared 2-core machine (load ~10): compiling 21-37 s; later fits of Fashion-MNIST
+# pixels 0.8 s (360 points), 3.3 s (1000), 8.9 s (2000), about the same for 16-D codes.
+UMAP_COMPILE_SECONDS = 30
+UMAP_SECONDS_PER_1000 = 4.5
 
 
 @dataclass
 class Map:
     """One 2-D map of the shown test images, with its quality scores."""
-    key: str                    # names the inputs and the method, for caches
+    key: str                    # names the inputs, the method and the points, for caches
     title: str
     source: str                 # "codes" or "pixels"
     method: str                 # "raw", "pca" or "umap"
@@ -48,7 +51,7 @@ def shown_indices(n_test: int, n_points: int) -> np.ndarray:
 
 def shipped_path(model_key: str, dataset_name: str, source: str, method: str, n_points: int) -> Path | None:
     """Where a shipped projection for this map would be, if it is there."""
-    name = f"projection-{source}-{method}-{n_points}.npz"
+    name = shipped_name(source, method, n_points)
     if source == "pixels":
         path = PRETRAINED_ROOT / dataset_name / name
     elif model_key.startswith("pretrained:"):
@@ -60,12 +63,15 @@ def shipped_path(model_key: str, dataset_name: str, source: str, method: str, n_
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def projection_state(inputs_key: str, method: str, shipped: str | None, _inputs: np.ndarray) -> dict:
-    """The fitted projector's arrays, without its inputs. ``inputs_key`` names ``_inputs`` (the
-    model's key or the dataset's fingerprint, with the subsample); a shipped file wins when it
-    matches the inputs."""
+    """The fitted projector's arrays (a UMAP fitted here without its inputs: they are ``_inputs``).
+    ``inputs_key`` names ``_inputs`` (the model's key or the dataset's fingerprint, with the
+    subsample). A shipped file wins when it fits these points."""
     if shipped is not None:
         try:
-            return {**load_projection(shipped, _inputs).state(**_no_inputs(method)), "origin": np.array("shipped")}
+            state = read_projection(shipped)
+            from_state(state, _inputs)  # refuses a UMAP map of other points
+            if len(state["embedding"]) == len(_inputs):
+                return {**state, "origin": np.array("shipped")}
         except DataError:
             pass  # stale or foreign file: fit here instead
     fitted = make_projector(method).fit(_inputs)
@@ -78,8 +84,9 @@ def _no_inputs(method: str) -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def projector(map_key: str, _state: dict, _inputs: np.ndarray):
-    """The projector behind a map, to place new points with ``transform`` (kept: its kNN index too)."""
-    return PROJECTORS[str(_state["kind"])].from_state(_state, _inputs)
+    """The projector behind a map, to place new points with ``transform`` (kept: its kNN index too);
+    a shipped UMAP map brings its own inputs."""
+    return from_state(_state, _inputs)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -97,7 +104,7 @@ def umap_estimate(n_points: int) -> str:
     seconds = max(1, round(UMAP_SECONDS_PER_1000 * n_points / 1000))
     if UMAP_COMPILED.is_set():
         return f"UMAP of {n_points} points: about {seconds} s…"
-    return (f"UMAP of {n_points} points: the first UMAP in this server compiles numba code, about "
+    return (f"UMAP of {n_points} points: the first UMAP in this server compiles numba code first, up to "
             f"{UMAP_COMPILE_SECONDS + seconds} s (later maps take about {seconds} s)…")
 
 
@@ -115,9 +122,10 @@ def build_map(title: str, source: str, method: str, inputs: np.ndarray, inputs_k
         seconds = float(state["fit_seconds"]) if origin == "fitted here" else time.perf_counter() - started
         if origin == "fitted here" and bool(state.get("included_compile", False)):
             origin = "fitted here (the first UMAP: numba compiling included)"
-    key = f"{inputs_key}/{method}"
+    points = np.asarray(points, np.float32)
+    key = f"{inputs_key}/{method}/{hashlib.sha1(points.tobytes()).hexdigest()[:12]}"  # a shipped map differs
     scores = quality(key, points, labels, pixels)
-    return Map(key, title, source, method, np.asarray(points, np.float32), inputs, state, origin, seconds, scores)
+    return Map(key, title, source, method, points, inputs, state, origin, seconds, scores)
 
 
 def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[np.ndarray, list[Map]]:

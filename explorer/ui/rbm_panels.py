@@ -19,7 +19,7 @@ def filters_view(layer, dataset) -> None:
     n = n_hidden if n_hidden <= 16 else st.slider("Hidden units shown", 16, min(n_hidden, 256),
                                                   min(n_hidden, 64), step=16, key="rbm.n_filters")
     images = boltzmann.filters(layer, dataset.input_shape, n)
-    widgets.show_images(images, max(4, math.ceil(math.sqrt(n))))
+    widgets.show_images(images, max(4, math.ceil(math.sqrt(n))), width="stretch")
     st.caption(f"Incoming weights of {n} of the {n_hidden} hidden units, each scaled to its own largest weight: "
                "white pixels excite the unit, black ones inhibit it, grey is no effect.")
 

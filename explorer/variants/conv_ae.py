@@ -75,11 +75,13 @@ class ConvAE(Autoencoder):
         widths = [c] + [config.channels * 2 ** i for i in range(config.depth)]   # [C, c, 2c, ...]
         self.feature_shape = (widths[-1], self.padded_size[0] // scale, self.padded_size[1] // scale)
         n_features = widths[-1] * self.feature_shape[1] * self.feature_shape[2]
-        self.down = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths[:-1], widths[1:]))
+        blocks = list(zip(widths[:-1], widths[1:]))                                # (in, out) channels
+        self.down = nn.ModuleList(nn.Conv2d(c_in, c_out, 3, padding=1) for c_in, c_out in blocks)
         self.to_code = nn.Linear(n_features, config.latent_dim)
         self.from_code = nn.Linear(config.latent_dim, n_features)
-        self.upsample = nn.ModuleList(Upsample2x(b, config.upsampling) for b in reversed(widths[1:]))
-        self.up = nn.ModuleList(nn.Conv2d(b, a, 3, padding=1) for a, b in reversed(list(zip(widths[:-1], widths[1:]))))
+        # The decoder mirrors the blocks: upsample, then a conv back to the block's input channels.
+        self.upsample = nn.ModuleList(Upsample2x(c_out, config.upsampling) for _, c_out in reversed(blocks))
+        self.up = nn.ModuleList(nn.Conv2d(c_out, c_in, 3, padding=1) for c_in, c_out in reversed(blocks))
 
     def encode_with_indices(self, x: Tensor) -> tuple[Tensor, PoolIndices]:
         """(B, C, H, W) -> the code (B, K) and the pooling indices the decoder can unpool with."""

@@ -46,7 +46,7 @@ class DBNAEConfig(BackpropConfig):
           paper="Hinton & Salakhutdinov, Reducing the dimensionality of data with neural networks, Science 2006")
 class DBNAutoencoder(Autoencoder):
     """encode: the RBMs' up-pass, logistic units and a linear code (B, K);
-    decode: the unrolled decoder (B, K) -> (B, D) logits, initialised as the transposed stack."""
+    decode: the unrolled decoder (B, K) -> (B, D) logits, the transposed stack until fine-tuning unties it."""
 
     def __init__(self, config: DBNAEConfig, input_shape, n_classes=0):
         super().__init__(config, input_shape, n_classes)
@@ -55,7 +55,6 @@ class DBNAutoencoder(Autoencoder):
         self.rbms = nn.ModuleList(BernoulliRBMLayer(n_visible, n_hidden, linear_hidden=i == len(sizes) - 2)
                                   for i, (n_visible, n_hidden) in enumerate(zip(sizes[:-1], sizes[1:])))
         self.decoder = mlp(sizes[::-1], "sigmoid")  # (B, K) -> (B, D) logits
-        self.unroll()
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.hidden_probs_below(x.flatten(1), len(self.rbms))  # (B, K)
@@ -95,7 +94,7 @@ class DBNAutoencoder(Autoencoder):
             lr = self.config.pretrain_lr * (LINEAR_CODE_LR_SCALE if rbm.linear_hidden else 1.0)
             sgd = torch.optim.SGD(rbm.parameters(), lr=lr, momentum=PRETRAIN_MOMENTUM)
             stages.append(Stage(f"rbm{layer + 1}", self.config.pretrain_epochs, {"model": sgd}))
-        # Unrolling again here makes fine-tuning start from the transposed stack even with no pretraining.
+        # Pretraining keeps the decoder mirrored already; unrolling here also covers pretrain_epochs = 0.
         finetune = adam(self.parameters(), self.config.lr)
         return stages + [Stage("finetune", self.config.epochs, {"model": finetune}, on_start=self.unroll)]
 

@@ -177,5 +177,5 @@ class RBM(Autoencoder):
         return [v_probs.reshape(-1, *self.input_shape) for v_probs, _, _ in self.rbm.gibbs_steps(h, k_steps)]
 
     def sample(self, k_steps: int, start: Tensor) -> Tensor:
-        """(B, C, H, W) visible probabilities after ``k_steps`` Gibbs steps from ``start``."""
+        """(B, C, H, W) visible probabilities after ``k_steps`` >= 1 Gibbs steps from ``start``."""
         return self.gibbs_chain(k_steps, start)[-1]

@@ -3,8 +3,8 @@
 Bengio, Lamblin, Popovici & Larochelle (2007) replace the RBMs of a deep belief net by one-layer
 autoencoders: AE 1 learns to reconstruct x; its encoder is frozen and AE 2 learns to reconstruct the
 codes z1 = f1(x); and so on up to the code layer. Vincent et al. (2010) call the result a stacked
-autoencoder: the encoders stacked bottom-up and the decoders top-down form a deep autoencoder,
-which backprop then fine-tunes as a whole.
+autoencoder (theirs also corrupt each layer's input; see denoising_ae): the encoders stacked bottom-up
+and the decoders top-down form a deep autoencoder, which backprop then fine-tunes as a whole.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from explorer.variants.base import Autoencoder, Stage, adam, minimise
 class StackedAEConfig(BackpropConfig):
     epochs: int = inherit(TrainedConfig, "epochs", 80)  # fine-tuning
     hidden: str = param("auto", help="Encoder widths, comma-separated, one autoencoder per layer; the decoder "
-                                     "mirrors them. 'auto' is 1000,500,250 for 28x28 and scaled down for smaller images.")
+                                     "mirrors them. 'auto' is 1000,500,250 for 28x28 and scaled down for "
+                                     "smaller images.")
     activation: str = param("elu", choices=tuple(ACTIVATIONS),
                             help="Hidden nonlinearity of every layer (the code layer is linear).")
     pretrain_epochs: int = param(10, min=0, max=10_000, help="Epochs of greedy training for each layer's autoencoder.")

@@ -156,9 +156,11 @@ def test_rbm_page_offers_the_rbm_variants_to_other_models(tiny_models):
 def test_compare_grid_and_table_put_every_model_beside_pca(tiny_models, digits):
     from explorer.report import report_row
     model = tiny_models["ae"]
-    at = open_with(model, **{"compare.table": True})
+    # Only the tiny model (shipped models, if any, are offered too): the table measures what is chosen.
+    at = open_with(model, **{"compare.table": True, "compare.models.8": ["ae (tiny (test))"]})
     at = visit(at, page("compare"))
     assert not problems(at)
+    assert "ae (tiny (test))" in at.multiselect(key="compare.models.8").options
     labels = [md.value.split("**")[1] for md in at.markdown if md.value.startswith("**")]
     assert labels[:3] == ["original", "PCA-8", "ae (tiny (test))"]
     table = next(md.value for md in at.markdown if md.value.startswith("| variant"))

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import metrics
 from explorer.projection import PCAProjector
+from explorer.ui import latent_panels
 from explorer.ui.latent_panels import codes_csv, codes_npz, parse_indices
 
 PAGE = "latent"
@@ -125,3 +127,38 @@ def test_exports_hold_every_test_code_with_its_label(open_page, small_models, di
     with np.load(io.BytesIO(codes_npz(codes, np.array([4, 0, 9]))), allow_pickle=False) as archive:
         assert archive["codes"].shape == (3, 2) and archive["labels"].tolist() == [4, 0, 9]
     assert parse_indices("1,2 2 x 40", 10) == ([1, 2], ["x", "40"])
+
+
+def test_a_chart_selection_fills_the_plain_widgets(monkeypatch):
+    """Click, box or lasso on a map -> the indices box; one point of a 2-D code map -> the decode inputs.
+    (AppTest cannot send plotly events; the browser test does.)"""
+    points = [{"x": 0.5, "y": -1.0, "customdata": 42, "curve_number": 3},
+              {"x": 9.0, "y": 9.0, "curve_number": 10}]  # the star of a new image: no customdata
+    state = {"chart": SimpleNamespace(selection=SimpleNamespace(points=points))}
+    monkeypatch.setattr(latent_panels, "st", SimpleNamespace(session_state=state))
+    latent_panels._on_select("chart", decodes=True)
+    assert state["latent.indices"] == "42" and "latent.decode_x" not in state   # two points: no decode
+    points.pop()
+    latent_panels._on_select("chart", decodes=True)
+    assert (state["latent.decode_x"], state["latent.decode_y"]) == (0.5, -1.0)
+    points[:] = [{"x": 1, "y": 2, "customdata": [7]}, {"x": 3, "y": 4, "customdata": [9]}]
+    latent_panels._on_select("chart", decodes=False)
+    assert state["latent.indices"] == "7, 9"
+
+
+def test_a_shipped_projection_is_drawn_instead_of_a_fit(open_page, small_models, digits, tmp_path, monkeypatch):
+    from explorer.projection import save_projection, shipped_name
+    from explorer.ui import maps
+    pixels = digits.x_test.reshape(len(digits.x_test), -1)
+    shipped = PCAProjector().fit(pixels)
+    shipped.embedding_ = -shipped.embedding_  # recognisably not what a fit here would draw
+    (tmp_path / "digits").mkdir()
+    save_projection(shipped, tmp_path / "digits" / shipped_name("pixels", "pca", len(pixels)))
+    monkeypatch.setattr(maps, "PRETRAINED_ROOT", tmp_path)
+    at = open_page(small_models["ae"], PAGE)
+    assert not at.exception
+    assert any(md.value.startswith("shipped in") for md in at.markdown)
+    figure = chart(at, "PCA of the pixels")
+    first = next(t for t in figure["data"] if t["name"] == digits.class_names[0])
+    index = int(values(first["customdata"])[0])
+    assert values(first["x"])[0] == pytest.approx(-PCAProjector().fit(pixels).embedding_[index, 0], abs=1e-5)

@@ -31,6 +31,7 @@ def test_deep_encoder_penalty_is_the_squared_norm_of_the_full_jacobian():
     torch.testing.assert_close(model.jacobian_norm(x), torch.stack(expected), rtol=1e-10, atol=0)
 
 
+@torch.no_grad()
 def test_loss_weights_the_mean_jacobian_norm_by_lambda():
     model = cae(contraction=3.0)
     x = torch.rand(8, 1, 8, 8, dtype=torch.float64)

@@ -46,9 +46,9 @@ def test_the_unrolled_rbm_stack_reconstructs_before_any_fine_tuning(trained_on_d
     pretrained_error = [r for r in trained_on_digits.history if r["stage"] != "finetune"][-1]["test_sq_err"]
     seed_everything(0)
     untrained = build("dbn_ae", make_config("dbn_ae", latent_dim=8), input_shape=digits.input_shape)
-    x_test = torch.from_numpy(digits.x_test.copy())
-    random_error = squared_error(untrained, x_test, None)
-    mean_image_error = float((x_test - torch.from_numpy(digits.x_train.copy()).mean(0)).square().flatten(1).sum(1).mean())
+    x_test, mean_image = torch.from_numpy(digits.x_test.copy()), torch.from_numpy(digits.x_train.mean(0))
+    random_error = squared_error(untrained, x_test, None)  # measured 11.1 against 2.1 pretrained
+    mean_image_error = float((x_test - mean_image).square().flatten(1).sum(1).mean())  # 4.65
     assert pretrained_error < 0.5 * random_error
     assert pretrained_error < 0.6 * mean_image_error  # it codes the digit, not just the average digit
 

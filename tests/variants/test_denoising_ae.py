@@ -13,6 +13,7 @@ def dae(**config):
     return build("denoising_ae", make_config("denoising_ae", latent_dim=4, **config), input_shape=(1, 8, 8))
 
 
+@torch.no_grad()
 def test_loss_reconstructs_the_clean_input_from_the_corrupted_one():
     x = torch.rand(8, 1, 8, 8)
     model = dae(noise="masking", noise_level=1.0)         # every pixel masked: the input is all zeros
@@ -23,6 +24,7 @@ def test_loss_reconstructs_the_clean_input_from_the_corrupted_one():
     assert float(untouched.loss(x)["recon"]) == pytest.approx(float(clean), rel=1e-6)
 
 
+@torch.no_grad()
 def test_training_noise_is_fresh_each_batch_but_never_at_evaluation():
     model = dae(noise="salt_and_pepper", noise_level=0.3)
     x = torch.rand(8, 1, 8, 8)

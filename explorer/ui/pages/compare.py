@@ -1,5 +1,7 @@
 """Compare: every variant at the same code size, against PCA: the report table and the same test
 images reconstructed by each (Hinton & Salakhutdinov 2006, Fig. 2)."""
+from collections import Counter
+
 import streamlit as st
 
 from explorer.ui import compare_panels as panels
@@ -13,7 +15,10 @@ if not found:
             "session. Train a few variants on the Model page; each appears here.")
     st.page_link(shell.page_file("model"), label="Go to the Model page", icon=":material/model_training:")
 else:
-    st.caption("Shipped models for this dataset and every model trained, loaded or uploaded in this session.")
+    sizes = Counter(e.latent_dim for e in found)
+    st.caption("Shipped models for this dataset (by variant name) and every model trained, loaded or uploaded "
+               "in this session (with where it came from): "
+               + ", ".join(f"{n} with code size {size}" for size, n in sorted(sizes.items())) + ".")
     size_col, models_col = st.columns([1, 4])
     with size_col:
         k = panels.code_size(found)
@@ -21,9 +26,6 @@ else:
     labels = [e.label for e in at_size]
     picked = models_col.multiselect("Models", labels, default=labels, key=f"compare.models.{k}")
     chosen = [e for e in at_size if e.label in picked]
-    if len({e.latent_dim for e in found}) > 1:
-        st.caption("Models of other code sizes: " + ", ".join(sorted(e.label + f" ({e.latent_dim})"
-                                                                     for e in found if e.latent_dim != k)))
     grid_tab, table_tab = st.tabs(["Reconstructions", "Table"])
     with grid_tab:
         st.caption(f"Rows: the test images, PCA with {k} components, then each model; numbers are the squared "

@@ -33,7 +33,7 @@ if current is not None:
     if panels.plain_ae(dataset, current.model.latent_dim) is None:
         panels.offer_plain_ae(dataset, current.model.latent_dim)
 
-    panels.warm_curves(everything, dataset)
+    panels.warm_curves(everything, dataset)  # every noise type's curve: switching type later is instant
     labels = [m.label for m in everything]
     chosen = st.multiselect("Methods on the curve", labels, default=labels, key="denoise.curve_methods")
-    panels.curve_chart([m for m in everything if m.label in chosen], dataset, noise, level)
+    panels.curve_chart(everything, chosen, dataset, noise, level)

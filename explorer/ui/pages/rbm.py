@@ -15,8 +15,10 @@ if current is not None and layer is None:
                              "model, or opens the Model page to train one.", list(rbm_variants()), key="rbm")
 elif layer is not None:
     dataset = state.dataset()
-    which = "its first RBM layer (the one that sees pixels)" if current.variant != "rbm" else "the RBM"
-    st.caption(f"`{current.variant}`: {which}, {layer.weight.shape[1]} visible and {layer.weight.shape[0]} "
+    which = "the RBM" if current.variant == "rbm" else (
+        "its first RBM layer, the one that sees pixels. Its weights are also the encoder's first layer, which "
+        "fine-tuning adjusts, so as an RBM it may differ from the one pretraining found")
+    st.caption(f"`{current.variant}`: {which}; {layer.weight.shape[1]} visible and {layer.weight.shape[0]} "
                "hidden units.")
     filters_col, energy_col = st.columns([2, 3], gap="large")
     with filters_col:
