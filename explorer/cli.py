@@ -119,7 +119,8 @@ def cmd_report(args) -> int:
 
 def cmd_pretrain(args) -> int:
     from explorer.pretrain import run
-    run(args.dataset, args.variant, args.latent_dim, args.device, log=lambda line: print(line, flush=True))
+    run(args.dataset, args.variant, args.latent_dim, args.device, log=lambda line: print(line, flush=True),
+        recard=args.recard)
     return 0
 
 
@@ -188,6 +189,8 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
     pretrain.add_argument("--variant")
     pretrain.add_argument("--latent-dim", type=int)
     pretrain.add_argument("--device", default="auto")
+    pretrain.add_argument("--recard", action="store_true",
+                          help="re-measure the cards of shipped models without retraining them")
     download = commands.add_parser("download", help="fetch a dataset's official files (needs the network)")
     download.add_argument("name")
     download.add_argument("--dest", help="target directory (default: the user cache)")

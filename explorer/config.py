@@ -93,16 +93,20 @@ class AutoencoderConfig(Config):
 @dataclass
 class TrainedConfig(AutoencoderConfig):
     """A model fitted by iterating over mini-batches. The defaults suit ``digits`` (1,437 training
-    images, a few seconds on a CPU); :meth:`epochs_for` scales them to larger datasets."""
+    images, a few seconds on a CPU); :meth:`scaled_to` scales them to larger datasets."""
     epochs: int = param(200, min=0, max=10_000, help="Passes over the training set.")
     batch_size: int = param(64, min=1, max=65_536, help="Images per update.")
     lr: float = param(2e-3, min=1e-6, max=10.0, help="Learning rate.")
 
     REFERENCE_TRAIN_SIZE = 1437  # digits' training split, for which the epoch defaults are tuned
 
-    def epochs_for(self, n_train: int, minimum: int = 5) -> int:
-        """Epochs giving about as many updates on ``n_train`` images as ``epochs`` gives on digits."""
-        return max(minimum, round(self.epochs * self.REFERENCE_TRAIN_SIZE / n_train)) if self.epochs else 0
+    def scaled_to(self, n_train: int, factor: float = 1.0, minimum: int = 2) -> "TrainedConfig":
+        """This config with every ``*epochs`` field scaled to give about as many updates on ``n_train``
+        images as on digits (times ``factor``); e.g. 200 epochs on digits become 5 on Fashion-MNIST."""
+        scale = factor * self.REFERENCE_TRAIN_SIZE / n_train
+        return self.replace(**{spec.name: max(minimum, round(getattr(self, spec.name) * scale))
+                               for spec in self.field_specs()
+                               if spec.name.endswith("epochs") and getattr(self, spec.name) > 0})
 
 
 @dataclass

@@ -95,7 +95,8 @@ def evaluate(model: "Autoencoder", dataset: "ImageDataset") -> dict:
     x_test, y_test = dataset.x_test, dataset.y_test
     cond = model.conditional
     metrics = {"variant": model.variant_name, "dataset": dataset.name, "fingerprint": dataset.fingerprint,
-               "latent_dim": model.latent_dim, "n_test": len(x_test), **test_errors(model, dataset),
+               "latent_dim": model.latent_dim, "side_information": model.side_information or None,
+               "n_test": len(x_test), **test_errors(model, dataset),
                "precision_at_10": None, "precision_at_10_pixels": None}
     if y_test is not None:
         train_codes = encode_all(model, dataset.x_train, dataset.y_train if cond else None)

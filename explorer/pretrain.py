@@ -79,8 +79,8 @@ def build_plan() -> list[PlanEntry]:
 
 def entry_config(entry: PlanEntry, n_train: int):
     config = make_config(entry.variant, latent_dim=entry.latent_dim)
-    if hasattr(config, "epochs_for") and "epochs" not in entry.config:
-        config = config.replace(epochs=config.epochs_for(n_train))
+    if hasattr(config, "scaled_to"):
+        config = config.scaled_to(n_train)
     return config.replace(**entry.config)
 
 
@@ -112,6 +112,17 @@ def pretrain_entry(entry: PlanEntry, root: Path, device: str, log: Callable[[str
     return card
 
 
+def refresh_card(entry: PlanEntry, root: Path, log: Callable[[str], None]) -> None:
+    """Re-measure a shipped model's card without retraining (after a change to how metrics are taken)."""
+    folder = root / entry.dataset / entry.folder_name
+    if not (folder / "card.json").is_file():
+        return
+    card = json.loads((folder / "card.json").read_text())
+    card["metrics"] = evaluate(load(folder).model, load_dataset(entry.dataset))
+    (folder / "card.json").write_text(json.dumps(card, indent=2))
+    log(f"{entry.dataset}/{entry.folder_name}: card re-measured, {card['metrics']['test_sq_err_per_image']:.3f}")
+
+
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
@@ -119,7 +130,8 @@ def _device_name(device: torch.device) -> str:
 
 
 def run(dataset: str | None = None, variant: str | None = None, latent_dim: int | None = None,
-        device: str = "auto", root: Path = PRETRAINED_ROOT, log: Callable[[str], None] = print) -> None:
+        device: str = "auto", root: Path = PRETRAINED_ROOT, log: Callable[[str], None] = print,
+        recard: bool = False) -> None:
     for entry in build_plan():
         wanted = ((dataset, entry.dataset), (variant, entry.variant), (latent_dim, entry.latent_dim))
         if any(want is not None and want != have for want, have in wanted):
@@ -127,7 +139,10 @@ def run(dataset: str | None = None, variant: str | None = None, latent_dim: int 
         if dataset is None and not dataset_status(entry.dataset).available:
             log(f"{entry.dataset}/{entry.folder_name}: skipped, {entry.dataset} is not installed")
             continue
-        pretrain_entry(entry, Path(root), device, log)
+        if recard:
+            refresh_card(entry, Path(root), log)
+        else:
+            pretrain_entry(entry, Path(root), device, log)
         write_gallery_readme(Path(root))
 
 

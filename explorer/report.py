@@ -59,8 +59,8 @@ def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source:
             if source != "pretrained":
                 raise
     config = make_config(variant, latent_dim=latent_dim)
-    if hasattr(config, "epochs_for"):
-        config = config.replace(epochs=max(1, round(config.epochs_for(len(dataset.x_train)) * epochs_scale)))
+    if hasattr(config, "scaled_to"):
+        config = config.scaled_to(len(dataset.x_train), epochs_scale, minimum=1)
     started = time.perf_counter()
     trainer = train(variant, dataset, config, device=device, seed=seed, callbacks=callbacks)
     return trainer.model, round(time.perf_counter() - started, 2)
@@ -83,9 +83,15 @@ def build_report(dataset: "ImageDataset", latent_dim: int, *, variants: Iterable
 def markdown_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(header for _, header, _ in COLUMNS) + " |",
              "|" + "|".join("---" if key == "variant" else "---:" for key, _, _ in COLUMNS) + "|"]
+    notes = {}
     for row in rows:
         cells = ["–" if row.get(key) is None else fmt.format(row[key]) for key, _, fmt in COLUMNS]
+        if row.get("side_information"):
+            notes.setdefault(row["side_information"], "†" * (len(notes) + 1))
+            cells[0] += notes[row["side_information"]]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *(f"{mark} Reconstructs with {info} as well as the code: not a same-size comparison with PCA."
+                    for info, mark in notes.items())] if notes else []
     return "\n".join(lines)
 
 

@@ -12,7 +12,8 @@ def test_psnr_of_a_uniform_error_is_the_hand_value():
     x_hat = np.stack([np.full((1, 8, 8), 0.1), np.full((1, 8, 8), 0.5)])
     # MSE 0.01 -> 10 log10(1 / 0.01) = 20 dB; MSE 0.25 -> 10 log10(4) dB.
     np.testing.assert_allclose(psnr(x, x_hat), [20.0, 10 * math.log10(4)], rtol=1e-12)
-    np.testing.assert_allclose(psnr(x, x_hat, data_range=2.0), [20 + 10 * math.log10(4), 10 * math.log10(16)], rtol=1e-12)
+    np.testing.assert_allclose(psnr(x, x_hat, data_range=2.0), [20 + 10 * math.log10(4), 10 * math.log10(16)],
+                               rtol=1e-12)
     assert psnr(x, x).tolist() == [math.inf, math.inf]
 
 

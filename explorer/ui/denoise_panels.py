@@ -65,7 +65,7 @@ def offer_plain_ae(dataset, k: int) -> None:
         side_jobs.show(slot, "trained here (denoise page)")
         return
     config = make_config("ae", latent_dim=k)
-    config = config.replace(epochs=config.epochs_for(len(dataset.x_train)))
+    config = config.scaled_to(len(dataset.x_train))
     st.caption(f"No shipped plain `ae` for {dataset.name}, so that column is missing.")
     if st.button(f"Train a plain ae (code {k}, {config.epochs} epochs)", key="denoise.train_ae"):
         side_jobs.start(slot, "ae", dataset, config)

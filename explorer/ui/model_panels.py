@@ -57,8 +57,8 @@ def train_tab(variant: str) -> None:
     dataset = state.dataset()
     spec = get_variant(variant)
     defaults = spec.config_cls()
-    if hasattr(defaults, "epochs_for"):
-        defaults = defaults.replace(epochs=defaults.epochs_for(len(dataset.x_train)))
+    if hasattr(defaults, "scaled_to"):
+        defaults = defaults.scaled_to(len(dataset.x_train))
     with st.form(f"train_form_{variant}"):
         values = widgets.config_form(spec.config_cls, defaults, key=f"cfg.{variant}")
         devices = available_devices()

@@ -34,7 +34,8 @@ def config_form(config_cls: type[Config], defaults: Config, key: str) -> dict:
 def show_images(images: np.ndarray, n_cols: int, caption: str | None = None, width: int | None = None) -> None:
     """A mosaic of (N, C, H, W) images, upscaled so 8x8 digits stay crisp."""
     scale = max(1, 96 // images.shape[-1])
-    st.image(mosaic(images, n_cols, scale=scale, gap=1), caption=caption, width=width or "content")
+    st.image(mosaic(images, n_cols, scale=scale, gap=1), caption=caption, width=width or "content",
+             output_format="PNG")  # JPEG blurs 8x8 digits
 
 
 def sidebar() -> None:
@@ -60,3 +61,6 @@ def sidebar() -> None:
         st.markdown(f"Test error **{errors['test_sq_err_per_image']:.2f}** per image  \n"
                     f":{colour}[{errors['ratio_to_pca']:.2f}× PCA-{model.model.latent_dim} "
                     f"({errors['pca_sq_err_per_image']:.2f})]")
+        if model.model.side_information:
+            st.caption(f"Reconstructs with {model.model.side_information} as well as the code, "
+                       "so this is not a same-size comparison with PCA.")

@@ -49,6 +49,9 @@ class Autoencoder(nn.Module):
     variant_name = ""          # set by @register
     conditional = False        # encode/decode take the label y
     gaussian_latent = False    # codes are regularised toward N(0, I): prior sampling and slerp apply
+    # What ``reconstruct`` uses besides the code (e.g. pooling switches, the label). Tables flag it,
+    # since such a model is not compared with PCA on a code of the same size alone.
+    side_information = ""
 
     def __init__(self, config: AutoencoderConfig, input_shape: tuple[int, int, int], n_classes: int = 0):
         super().__init__()

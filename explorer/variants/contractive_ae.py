@@ -30,15 +30,17 @@ class ContractiveAEConfig(BackpropConfig):
                          help="'sigmoid': one sigmoid layer, the paper's, with the closed-form penalty. "
                               "'deep': hidden layers before the sigmoid code, penalised through autograd "
                               "(about latent_dim times slower).")
-    hidden: str = param("auto", help="Hidden widths of the decoder, comma-separated, mirrored; the encoder's too "
-                                     "for encoder='deep'. 'auto' is 512 for 28x28, scaled down for smaller images.")
+    hidden: str = param("auto", help="Hidden widths of the decoder, comma-separated, mirrored; the encoder's "
+                                     "too for encoder='deep'. 'auto' is 512 for 28x28, scaled down for "
+                                     "smaller images.")
     activation: str = param("elu", choices=tuple(ACTIVATIONS), help="Hidden nonlinearity.")
     contraction: float = param(0.1, min=0.0, max=100.0,
                                help="Weight lambda of the squared Frobenius norm of the encoder's Jacobian.")
 
 
 @register("contractive_ae", config=ContractiveAEConfig,
-          description="Contractive autoencoder: penalises the encoder's Jacobian, a code robust to small input changes.",
+          description="Contractive autoencoder: penalises the encoder's Jacobian, a code robust to "
+                      "small input changes.",
           paper="Rifai, Vincent, Muller, Glorot & Bengio, Contractive auto-encoders: explicit invariance "
                 "during feature extraction, ICML 2011")
 class ContractiveAE(Autoencoder):

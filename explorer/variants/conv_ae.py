@@ -39,7 +39,8 @@ PoolIndices = list[Tensor]  # one (B, C_i, H_i, W_i) index map per pooling, firs
 class ConvAEConfig(BackpropConfig):
     # Half the default epochs: on digits, 100 reach within 2% of 200's test error at half the time.
     epochs: int = inherit(TrainedConfig, "epochs", 100)
-    channels: int = param(16, min=1, max=512, help="Channels of the first conv block; each further block doubles them.")
+    channels: int = param(16, min=1, max=512,
+                          help="Channels of the first conv block; each further block doubles them.")
     depth: int = param(2, min=1, max=5, help="Conv blocks, each halving the image with 2x2 max pooling.")
     upsampling: str = param("unpool", choices=("unpool", "transposed"),
                             help="Decoder upsampling: max-unpooling with the encoder's pooling indices "
@@ -63,12 +64,14 @@ class Upsample2x(nn.Module):
 
 
 @register("conv_ae", config=ConvAEConfig,
-          description="Convolutional autoencoder: conv + max-pooling encoder, decoder unpooling at the pooled positions.",
+          description="Convolutional autoencoder: conv + max-pooling encoder, decoder unpooling at the "
+                      "pooled positions.",
           paper="Masci, Meier, Ciresan & Schmidhuber, Stacked convolutional auto-encoders, ICANN 2011; "
                 "Badrinarayanan, Kendall & Cipolla, SegNet, IEEE TPAMI 2017")
 class ConvAE(Autoencoder):
     def __init__(self, config: ConvAEConfig, input_shape, n_classes=0):
         super().__init__(config, input_shape, n_classes)
+        self.side_information = "max-pooling switches" if config.upsampling == "unpool" else ""
         c, h, w = input_shape
         scale = 2 ** config.depth
         self.padded_size = (-(-h // scale) * scale, -(-w // scale) * scale)

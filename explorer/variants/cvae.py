@@ -32,6 +32,7 @@ class CVAEConfig(VAEConfig):
                 "Learning with Deep Generative Models (M2), NeurIPS 2014")
 class CVAE(VAE):
     conditional = True
+    side_information = "the class label"
 
     def __init__(self, config: CVAEConfig, input_shape, n_classes=0):
         if n_classes < 2:

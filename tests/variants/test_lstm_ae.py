@@ -20,7 +20,8 @@ def test_an_image_is_read_row_by_row_with_channels_side_by_side():
 @pytest.mark.parametrize("steps, features", [(4, 3), (8, 8), (28, 5)])
 def test_any_sequence_length_encodes_decodes_and_backpropagates(steps, features):
     torch.manual_seed(0)
-    model = build("lstm_ae", make_config("lstm_ae", latent_dim=3, hidden_size=16), input_shape=(1, steps, features))
+    config = make_config("lstm_ae", latent_dim=3, hidden_size=16)
+    model = build("lstm_ae", config, input_shape=(1, steps, features))
     sequences = torch.rand(10, steps, features)               # (N, T, F) passed directly
     z = model.encode(sequences)
     assert z.shape == (10, 3)
@@ -37,6 +38,6 @@ def test_any_sequence_length_encodes_decodes_and_backpropagates(steps, features)
 def test_beats_always_predicting_the_mean_training_sequence(digits):
     model = train("lstm_ae", digits, make_config("lstm_ae", latent_dim=8, epochs=60), device="cpu", seed=0).model
     lstm_error = sq_err_per_image(digits.x_test, reconstruct_all(model, digits.x_test)).mean()
-    mean_image = np.broadcast_to(digits.x_train.mean(0), digits.x_test.shape)
+    mean_image = np.broadcast_to(digits.x_train.mean(0), digits.x_test.shape).copy()
     mean_error = sq_err_per_image(digits.x_test, mean_image).mean()
     assert lstm_error < 0.5 * mean_error
