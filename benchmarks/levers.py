@@ -43,9 +43,11 @@ def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int, st
     threads = torch.get_num_threads()
     rates: dict[str, list[float]] = {name: [] for name in settings}
     generator = torch.Generator().manual_seed(0)
+    names = list(settings)
     try:
-        for _ in range(rounds):
-            for name, setting in settings.items():
+        for r in range(rounds):  # the first setting of a round rotates (a thread switch lingers)
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                setting = settings[name]
                 torch.set_flush_denormal(setting.flush)
                 torch.set_num_threads(setting.threads)
                 own, optimizer = copies[name]
@@ -78,7 +80,7 @@ def training_rows(model, dataset, sizes: Sizes, threads: int) -> list[Row]:
                 "bf16 autocast (not adopted)": replace(reference, bf16=True)}
     if not sizes.quick and other_threads != threads:  # on a busy machine: minutes for a few steps
         settings[f"{other_threads} thread(s)"] = replace(reference, threads=other_threads)
-    rounds, steps = (1, 2) if sizes.quick else (4, 5)
+    rounds, steps = (1, 2) if sizes.quick else (2 * len(settings), 4)
     rates = _rates(model, x, settings, rounds, steps)
     base = rates["reference"]
     out = [Row("0 levers", f"reference: flush denormals, fused Adam, {threads} thread(s), batch 128",

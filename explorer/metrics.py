@@ -80,7 +80,7 @@ def pixel_precision_at_k(dataset: "ImageDataset", k: int = 10) -> float:
     return _PIXEL_PRECISION_CACHE[key]
 
 
-def test_errors(model: "Autoencoder", dataset: "ImageDataset") -> dict:
+def errors_against_pca(model: "Autoencoder", dataset: "ImageDataset") -> dict:
     """Test squared error per image of ``model`` and of PCA with as many components."""
     x_test, y_test = dataset.x_test, dataset.y_test
     error = float(sq_err_per_image(x_test, reconstruct_all(model, x_test, y_test if model.conditional else None)).mean())
@@ -96,7 +96,7 @@ def evaluate(model: "Autoencoder", dataset: "ImageDataset") -> dict:
     cond = model.conditional
     metrics = {"variant": model.variant_name, "dataset": dataset.name, "fingerprint": dataset.fingerprint,
                "latent_dim": model.latent_dim, "side_information": model.side_information or None,
-               "n_test": len(x_test), **test_errors(model, dataset),
+               "n_test": len(x_test), **errors_against_pca(model, dataset),
                "precision_at_10": None, "precision_at_10_pixels": None}
     if y_test is not None:
         train_codes = encode_all(model, dataset.x_train, dataset.y_train if cond else None)

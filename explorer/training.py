@@ -228,7 +228,7 @@ class Trainer:
 
     def _record(self, stage: str, means: dict[str, float], x_test, y_test, seconds: float) -> None:
         record = {"stage": stage, "epoch": len(self.history) + 1, **means,
-                  "test_sq_err": test_squared_error(self.model, x_test, y_test, self.eval_batch_size),
+                  "test_sq_err": mean_squared_error_per_image(self.model, x_test, y_test, self.eval_batch_size),
                   "seconds": round(seconds, 4)}
         self.history.append(record)
         for callback in self.callbacks:
@@ -244,7 +244,7 @@ def train(variant: str, dataset: "ImageDataset", config=None, *, device: str = "
 
 
 @torch.inference_mode()
-def test_squared_error(model: "Autoencoder", x: Tensor, y: Tensor | None, batch_size: int = 2048) -> float:
+def mean_squared_error_per_image(model: "Autoencoder", x: Tensor, y: Tensor | None, batch_size: int = 2048) -> float:
     """Squared error summed over pixels, averaged over the images of ``x``."""
     was_training = model.training
     model.eval()

@@ -57,11 +57,12 @@ def digits():
     return load_dataset("digits")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", autouse=True)
 def one_thread():
-    """torch and numpy's BLAS on one thread for a module's tests. On the shared 2-core machine two threads
-    waiting for each other were measured ~8x slower for small nets (dbn_ae: 135 s against 17 s) and ~100x
-    for scikit-learn's LogisticRegression on digits (13.5 s against 0.11 s)."""
+    """torch and numpy's BLAS on one thread for the whole suite: its models are small, so a second
+    thread mostly waits. On a shared 2-core machine two threads waiting for each other were measured
+    ~8x slower for small nets (dbn_ae: 135 s against 17 s) and ~100x for scikit-learn's
+    LogisticRegression on digits (13.5 s against 0.11 s)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     with threadpool_limits(1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.data import dataset_status, load_dataset
-from explorer.metrics import test_errors
+from explorer.metrics import errors_against_pca
 from explorer.registry import make_config
 from explorer.training import train
 
@@ -16,7 +16,7 @@ from explorer.training import train
 ])
 def test_beats_pca_on_digits(digits, variant, overrides):
     trainer = train(variant, digits, make_config(variant, **overrides), device="cpu", seed=0)
-    errors = test_errors(trainer.model, digits)
+    errors = errors_against_pca(trainer.model, digits)
     assert errors["ratio_to_pca"] < 1.0, errors
 
 
@@ -25,6 +25,6 @@ def test_beats_pca_on_digits(digits, variant, overrides):
 def test_deep_ae_30_beats_pca_30_on_fashion_mnist_within_10_epochs():
     fashion = load_dataset("fashion-mnist")
     trainer = train("deep_ae", fashion, make_config("deep_ae", latent_dim=30, epochs=10), device="cpu", seed=0)
-    errors = test_errors(trainer.model, fashion)
+    errors = errors_against_pca(trainer.model, fashion)
     assert errors["pca_sq_err_per_image"] == pytest.approx(12.24, abs=0.05)
     assert errors["ratio_to_pca"] < 1.0, errors

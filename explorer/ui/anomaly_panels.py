@@ -17,7 +17,7 @@ PER_ROW = 16
 
 
 @st.cache_data(show_spinner="Measuring every test image's reconstruction error…", max_entries=32)
-def test_errors(model_key: str, _model, _dataset) -> np.ndarray:
+def per_image_errors(model_key: str, _model, _dataset) -> np.ndarray:
     """(N_test,) squared error per image, from the shared cached reconstructions."""
     return sq_err_per_image(_dataset.x_test, cache.test_reconstructions(model_key, _model, _dataset))
 

@@ -39,5 +39,5 @@ def test_reconstructions(model_key: str, _model, _dataset: ImageDataset) -> np.n
 
 
 @st.cache_data(show_spinner="Measuring the test error against PCA…", max_entries=64)
-def test_errors(model_key: str, _model, _dataset: ImageDataset) -> dict:
-    return metrics.test_errors(_model, _dataset)
+def errors_against_pca(model_key: str, _model, _dataset: ImageDataset) -> dict:
+    return metrics.errors_against_pca(_model, _dataset)

@@ -126,7 +126,7 @@ def result_view() -> None:
     kind, message = st.session_state.pop("job_message", (None, None))
     if kind:
         getattr(st, kind)(message)
-    errors = cache.test_errors(model.key, model.model, dataset)
+    errors = cache.errors_against_pca(model.key, model.model, dataset)
     st.subheader(f"Test images and their reconstructions by `{model.variant}`")
     st.caption(f"Squared error per image {errors['test_sq_err_per_image']:.3f}; "
                f"PCA with {model.model.latent_dim} components: {errors['pca_sq_err_per_image']:.3f} "

@@ -53,7 +53,7 @@ def sidebar() -> None:
             return
         st.markdown(f"**Model:** `{model.variant}` · code {model.model.latent_dim}  \n*{model.origin}*")
         try:
-            errors = cache.test_errors(model.key, model.model, state.dataset())
+            errors = cache.errors_against_pca(model.key, model.model, state.dataset())
         except Exception as error:  # an unreadable dataset is reported on the page itself
             st.caption(str(error))
             return

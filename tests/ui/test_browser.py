@@ -90,7 +90,7 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def page(server, browser):
+def page(browser, server):  # browser first: a missing chromium skips before a server starts
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(60_000)

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 COMPARE = "explorer/ui/pages/compare.py"
+EPOCHS_B = 15   # long enough to still be running when A is stopped, short enough to wait for
 
 
 def start_training(variant: str, epochs: int, latent_dim: int) -> AppTest:
@@ -44,19 +45,21 @@ def holds(at: AppTest, thing) -> bool:
 
 def test_two_sessions_train_at_once_with_their_own_jobs_progress_stop_and_models():
     long_run = start_training("ae", epochs=2000, latent_dim=2)      # would take minutes: it gets stopped
-    short_run = start_training("deep_ae", epochs=3, latent_dim=3)
+    short_run = start_training("deep_ae", epochs=EPOCHS_B, latent_dim=3)
     job_a, job_b = long_run.session_state["job"], short_run.session_state["job"]
     assert job_a is not job_b and job_a.model is not job_b.model
     wait_for(lambda: job_a.snapshot.progress is not None)
 
     long_run.run()      # session A shows its own progress and Stop; B's page has no part in it
     assert long_run.button(key="stop_training") and "epoch" in long_run.get("progress")[0].proto.text
+    both_running = not job_a.done and not job_b.done
     long_run.button(key="stop_training").click().run()
     warnings = [w.value for w in long_run.warning]   # shown by the run that collects the stopped job
     job_a.join(60)
     job_b.join(120)
     assert job_a.snapshot.status == "stopped" and len(job_a.trainer.history) < 2000
-    assert job_b.snapshot.status == "finished" and len(job_b.trainer.history) == 3
+    assert job_b.snapshot.status == "finished" and len(job_b.trainer.history) == EPOCHS_B
+    assert both_running, "the two sessions' jobs did not overlap"
 
     long_run.run()
     short_run.run()

@@ -8,7 +8,7 @@ import torch
 from explorer.metrics import evaluate
 from explorer.registry import build, make_config
 from explorer.training import Trainer, seed_everything, train
-from explorer.training import test_squared_error as squared_error  # not collected as a test
+from explorer.training import mean_squared_error_per_image as squared_error  # not collected as a test
 from tests.conftest import ChangedParameters, make_image_dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -10,7 +10,7 @@ st.caption("An autoencoder reconstructs best what resembles its training images,
 current = side_jobs.need_model("Anomaly")
 if current is not None:
     dataset = state.dataset()
-    errors = panels.test_errors(current.key, current.model, dataset)
+    errors = panels.per_image_errors(current.key, current.model, dataset)
     threshold_tab, worst_tab, holdout_tab = st.tabs(["Threshold", "Worst reconstructed", "Held-out class"])
     with threshold_tab:
         panels.threshold_view(current, dataset, errors)
