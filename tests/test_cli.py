@@ -21,7 +21,8 @@ def test_list_json_names_variants_and_datasets(capsys):
     code, out, _ = run(capsys, "list", "--json")
     listing = json.loads(out)
     names = {v["name"] for v in listing["variants"]}
-    assert code == 0 and {"ae", "deep_ae", "vae", "pca"} <= names
+    assert code == 0 and names == {"rbm", "ae", "deep_ae", "stacked_ae", "dbn_ae", "sparse_ae", "denoising_ae",
+                                   "contractive_ae", "conv_ae", "lstm_ae", "vae", "cvae", "aae", "pca"}
     digits = next(d for d in listing["datasets"] if d["name"] == "digits")
     assert digits["available"] is True
     assert {d["name"] for d in listing["datasets"]} >= {"digits", "fashion-mnist", "mnist"}
