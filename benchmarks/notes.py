@@ -8,7 +8,8 @@ HOW_TO_READ = [
     "`loss.item()` every batch, a test pass every epoch, torch's default thread count. *Trainer, same "
     "batch/lr* is `explorer.training.Trainer` at exactly those settings, from the same initial weights, "
     "for the same epochs; its own levers are on (index-gather batches from the resident training tensor, "
-    "denormals flushed, fused Adam, thread count picked per epoch by timing). *Trainer, tuned batch* tries a "
+    "foreach Adam, the thread count picked by `ThreadChoice`: one thread when the load average says the cores "
+    "are busy, all otherwise, re-tried with a step or two after 30 s, 60 s, ...). *Trainer, tuned batch* tries a "
     "larger batch with the learning rate scaled by sqrt(batch ratio). *plain loop pinned to 1 thread* is "
     "the peer with `torch.set_num_threads(1)`, which separates the thread choice from the other levers. "
     "A ratio is taken within each round of alternated runs, then the median over rounds.",
@@ -29,11 +30,14 @@ def _throughput(results: dict) -> list[str]:
     return [f"Where the deep_ae speed-up comes from: pinning the peer to one thread alone gives {pinned:.2f}x "
             f"(the machine's other processes keep both cores busy, and two OpenMP threads wait for each other); "
             f"the Trainer gives {mine:.2f}x, so {mine / pinned:.2f}x of it is the Trainer's own levers at the same "
-            f"thread count (the lever rows split that up). The tuned batch {tuned['batch']} reaches test error "
-            f"{tuned['test_error']:.2f} against the peer's {summary['plain']['test_error']:.2f} after the same "
-            f"epochs, so a larger batch is not a lever here: single-threaded GEMMs are already efficient at 128 "
-            f"and the fewer updates cost quality. Threads chosen per epoch by the Trainer: "
-            f"{summary['trainer'].get('threads_chosen')}.", ""]
+            f"thread count (the lever rows split that up). The tuned batch {tuned['batch']} runs at "
+            f"{tuned['ratio']:.2f}x but reaches test error {tuned['test_error']:.2f} against the peer's "
+            f"{summary['plain']['test_error']:.2f} after the same epochs (a quarter of the updates), so it is not "
+            f"adopted. Threads in use at each epoch's end: {summary['trainer'].get('threads_chosen')}.", "",
+            "Not adopted, with their lever rows: denormal flushing and fused Adam (no difference beyond noise in "
+            "rotated A/B runs on a trained model with its Adam state); bf16 autocast (fast per step on CPUs with "
+            "AVX512-BF16, but it changes the numerics of every variant and needs a quality check per variant and "
+            "a fallback on CPUs without bf16 instructions).", ""]
 
 
 def _quality(results: dict) -> list[str]:
@@ -74,5 +78,16 @@ def _memory(results: dict) -> list[str]:
             f"the test pass); float16 storage of the images would save about half of the data's share.", ""]
 
 
+def _cold_start(results: dict) -> list[str]:
+    profile = (results.get("cold_start") or {}).get("profile")
+    if not profile:
+        return []
+    seconds = results["cold_start"]["profiled_seconds"]
+    lines = [f"Where the cold start's time goes (py-spy over a second cold start of {seconds:.1f} s, share of the "
+             "server's busy samples, by the deepest explorer/ frame or else the package):", ""]
+    return lines + [f"- {share:.0%} {label}" for label, share in profile] + [""]
+
+
 def notes(results: dict) -> list[str]:
-    return HOW_TO_READ + _throughput(results) + _quality(results) + _fresh_umap(results) + _memory(results)
+    return (HOW_TO_READ + _throughput(results) + _quality(results) + _fresh_umap(results) + _memory(results)
+            + _cold_start(results))

@@ -14,12 +14,11 @@ from explorer.variants.base import adam
 
 
 def training_profile(model, dataset, threads: int, steps: int = 8, rows: int = 10) -> str:
-    """Top operators by self CPU time over ``steps`` batch-128 steps (flushing denormals, fused Adam)."""
+    """Top operators by self CPU time over ``steps`` batch-128 steps, as the Trainer runs them."""
     own = copy.deepcopy(model).train()
     optimizer = adam(own.parameters(), bdata.PLAIN_LR)
     x = as_tensor(dataset.x_train)
     before = torch.get_num_threads()
-    torch.set_flush_denormal(True)
     torch.set_num_threads(threads)
     try:
         def step(i):
@@ -34,7 +33,6 @@ def training_profile(model, dataset, threads: int, steps: int = 8, rows: int = 1
             for i in range(1, steps + 1):
                 step(i)
     finally:
-        torch.set_flush_denormal(False)
         torch.set_num_threads(before)
     return profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=40)
 

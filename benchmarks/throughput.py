@@ -178,7 +178,8 @@ class _StopAtQuality(Callback):
 
 def time_to_quality(dataset, sizes: Sizes, device: torch.device, batch: int, lr: float) -> tuple[dict, object]:
     """Wall time (per-epoch test passes included) for deep_ae-30 to reach 0.75 x PCA-30's test error."""
-    pca_error = mean_squared_error_per_image(pca_baseline(dataset, bdata.LATENT["deep_ae"]), as_tensor(dataset.x_test), None)
+    pca = pca_baseline(dataset, bdata.LATENT["deep_ae"])
+    pca_error = mean_squared_error_per_image(pca, as_tensor(dataset.x_test), None)
     threshold = QUALITY_FACTOR * pca_error
     cfg = bdata.config("deep_ae", sizes, epochs=1000, batch_size=batch, lr=lr)
     stop = _StopAtQuality(threshold, sizes.quality_budget_s)

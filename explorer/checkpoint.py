@@ -78,6 +78,7 @@ def save(model: "Autoencoder", folder: str | Path, dataset: dict[str, Any], hist
     folder.parent.mkdir(parents=True, exist_ok=True)
     files = checkpoint_files(model, dataset, history, metrics, weights_dtype)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a checkpoint folder is an ordinary folder
     for name, data in files.items():
         with open(staging / name, "wb") as handle:
             handle.write(data)

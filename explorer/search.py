@@ -11,7 +11,7 @@ from explorer.errors import ConfigError
 METRICS = ("euclidean", "cosine")
 # A query batch with less matmul work than this (multiply-adds) runs on the calling thread alone:
 # one query over 60k 30-d codes is 1.8M and takes ~0.3 ms, too little to share, and on a busy
-# machine OpenMP threads waiting for each other made its p95 40x worse (python -m benchmarks).
+# machine OpenMP threads waiting for each other made its p95 9-30x worse (python -m benchmarks).
 SINGLE_THREAD_WORK = 1 << 22
 
 

@@ -2,12 +2,14 @@
 
 Batches are index-gathers from the whole training set held as one tensor on the device, never
 per-sample DataLoader indexing. Loss terms accumulate on the device and are read once per epoch, so
-a GPU epoch has no host sync per batch. On the CPU, ``fit`` flushes denormals to zero and picks
-its thread count per epoch by timing (:class:`ThreadChoice`); ``python -m benchmarks`` measures both.
+a GPU epoch has no host sync per batch. On the CPU, ``fit`` picks its thread count as it goes
+(:class:`ThreadChoice`); ``python -m benchmarks`` measures that against the other levers.
 """
 from __future__ import annotations
 
+import collections
 import math
+import os
 import statistics
 import threading
 import time
@@ -69,47 +71,62 @@ class Callback:
 
 
 class ThreadChoice:
-    """Picks torch's intra-op thread count for each CPU epoch: from batch 2 on, steps alternate
-    between one thread and all of them, and the faster by median step time is kept for the rest of
-    the epoch, as soon as one is 1.5x faster (a bad trial costs one step) or after batch 13.
+    """Picks torch's intra-op thread count while training on the CPU: all threads, or one.
 
-    All threads win on an idle machine; on a shared one, two OpenMP threads that wait for each other
-    while other processes hold the cores were measured 5-18x slower per deep_ae step than one. MLP
-    results are bitwise the same either way; conv layers' can differ in the last bits.
+    It starts with one thread when the load average says other processes already keep every core
+    busy, else with all. After 30 s of training it tries the other count for a step or two, and
+    switches when that is 1.5x faster than the recent steps; the next try comes after twice the wait
+    while the choice holds, so a wrong try costs little. On a shared machine two OpenMP threads that
+    wait for each other were measured 4-40x slower per deep_ae step than one; on an idle one, all
+    threads win. MLP results are bitwise the same either way; conv layers' can differ in the last bits.
     """
-    TRIAL_BATCHES = range(2, 14)  # batch 1 pays first-call costs
+    FIRST_WAIT_S = 30.0
     CLEAR_WIN = 1.5
 
     def __init__(self, device: torch.device):
         self.most = torch.get_num_threads()
         self.active = device.type == "cpu" and self.most > 1
-        self.times: dict[int, list[float]] | None = None
+        self.current = 1 if self.active and _cores_busy() else self.most
+        torch.set_num_threads(self.current)
+        self.recent: collections.deque[float] = collections.deque(maxlen=8)  # step seconds at ``current``
+        self.tried: list[float] | None = None  # step seconds at the other count, during a try
+        self.wait_s, self.next_try = self.FIRST_WAIT_S, time.perf_counter() + self.FIRST_WAIT_S
 
-    def before(self, batch: int) -> bool:
-        """Set the thread count for ``batch``; True when its step should be timed."""
-        if batch == self.TRIAL_BATCHES[0] and self.active:
-            self.times = {self.most: [], 1: []}
-        if self.times is None or batch not in self.TRIAL_BATCHES:
-            return False
-        torch.set_num_threads(self.most if batch % 2 else 1)
-        return True
+    def before(self) -> None:
+        """Called before each step: starts a try when it is due."""
+        if self.active and self.tried is None and len(self.recent) >= 4 and time.perf_counter() >= self.next_try:
+            self.tried = []
+            torch.set_num_threads(1 if self.current > 1 else self.most)
 
-    def after(self, batch: int, seconds: float) -> None:
-        self.times[torch.get_num_threads()].append(seconds)
-        medians = [statistics.median(t) for t in self.times.values() if t]
-        if batch == self.TRIAL_BATCHES[-1] or (len(medians) == 2 and max(medians) > self.CLEAR_WIN * min(medians)):
-            self.decide()
-
-    def decide(self) -> None:
-        """Keep the faster count; all threads when the epoch ended before both were timed."""
-        if self.times is not None:
-            tried = [n for n, t in self.times.items() if t]
-            torch.set_num_threads(min(tried, key=lambda n: statistics.median(self.times[n]))
-                                  if len(tried) == 2 else self.most)
-            self.times = None
+    def after(self, seconds: float) -> None:
+        """Called after each full-batch step with its duration (CPU steps are synchronous)."""
+        if not self.active:
+            return
+        if self.tried is None:
+            self.recent.append(seconds)
+            return
+        self.tried.append(seconds)
+        usual = statistics.median(self.recent)
+        if min(self.tried) * self.CLEAR_WIN < usual:  # clearly faster: switch
+            self.current, self.wait_s = torch.get_num_threads(), self.FIRST_WAIT_S
+            self.recent.clear()
+        elif len(self.tried) < 2 and seconds < self.CLEAR_WIN * usual:
+            return  # not clear either way: one more step
+        else:
+            self.wait_s *= 2
+        torch.set_num_threads(self.current)
+        self.tried, self.next_try = None, time.perf_counter() + self.wait_s
 
     def restore(self) -> None:
         torch.set_num_threads(self.most)
+
+
+def _cores_busy() -> bool:
+    """Whether the 1-minute load average already reaches the CPU count (False where unknown)."""
+    try:
+        return os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except (AttributeError, OSError):
+        return False
 
 
 class Trainer:
@@ -133,16 +150,11 @@ class Trainer:
         self._stop.set()
 
     def fit(self, dataset: "ImageDataset") -> "Trainer":
-        # Sigmoid and ELU nets and Adam's moments produce denormal floats, which x86 handles ~100x
-        # slower: flushing them measured 1.3x per deep_ae step. The flag is per thread; it is set back
-        # to torch's default (off) when fit returns, as is the thread count.
-        torch.set_flush_denormal(True)
         self._threads = ThreadChoice(self.device)
         try:
             return self._fit(dataset)
         finally:
-            torch.set_flush_denormal(False)
-            self._threads.restore()
+            self._threads.restore()  # the calling thread gets its thread count back
 
     def _fit(self, dataset: "ImageDataset") -> "Trainer":
         model = self.model.to(self.device)
@@ -204,11 +216,11 @@ class Trainer:
         self._batches_done = 0
         for batch, start in enumerate(range(0, len(x_train), batch_size), 1):
             index = order[start:start + batch_size]
-            timed = self._threads.before(batch)
+            self._threads.before()
             step_started = time.perf_counter()
             terms = self.model.training_step(x_train[index], y_train[index] if y_train is not None else None, stage)
-            if timed:  # CPU only, where the step is synchronous
-                self._threads.after(batch, time.perf_counter() - step_started)
+            if len(index) == batch_size:
+                self._threads.after(time.perf_counter() - step_started)
             for name, value in terms.items():
                 sums[name] = sums[name] + value if name in sums else value.clone()
             self._batches_done = batch
@@ -219,7 +231,6 @@ class Trainer:
                 callback.on_batch_end(self, self.progress)
             if self._stop.is_set():
                 break
-        self._threads.decide()
         return sums
 
     def _shuffle_generator(self) -> torch.Generator:

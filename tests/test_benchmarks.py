@@ -84,3 +84,32 @@ def test_module_entry_point_parses_arguments():
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "--quick" in done.stdout and "--json" in done.stdout
+
+
+def test_thread_choice_starts_from_the_load_and_switches_only_on_a_clear_win(monkeypatch):
+    """The Trainer's thread choice, the lever the throughput rows mostly measure (fed made-up step times)."""
+    import torch
+
+    from explorer import training
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(training, "_cores_busy", lambda: True)
+        choice = training.ThreadChoice(torch.device("cpu"))
+        assert torch.get_num_threads() == 1, "busy cores: start with one thread"
+        for _ in range(4):
+            choice.after(0.010)
+        choice.next_try = 0.0
+        choice.before()
+        assert torch.get_num_threads() == 2, "a due try runs a step on all threads"
+        choice.after(0.100)  # clearly slower: back to one thread at once, next try after twice the wait
+        assert torch.get_num_threads() == 1 and choice.wait_s == 2 * choice.FIRST_WAIT_S
+        choice.next_try = 0.0
+        choice.before()
+        choice.after(0.004)  # clearly faster: switch
+        assert torch.get_num_threads() == 2 and choice.current == 2 and choice.wait_s == choice.FIRST_WAIT_S
+        monkeypatch.setattr(training, "_cores_busy", lambda: False)
+        assert training.ThreadChoice(torch.device("cpu")).current == 2
+        assert not training.ThreadChoice(torch.device("meta")).active
+    finally:
+        torch.set_num_threads(before)
