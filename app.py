@@ -7,3 +7,4 @@ st.set_page_config(page_title="Autoencoder Explorer", page_icon=":material/hub:"
 page = st.navigation(shell.pages())
 shell.frame()
 page.run()
+shell.after_page()

@@ -41,11 +41,10 @@ def _free_port() -> int:
 
 def why_not() -> str | None:
     """Why the measurement cannot run here, or None when it can."""
-    from explorer.gallery import list_pretrained
     if not (ROOT / "explorer" / "ui" / "pages" / "latent.py").is_file():
         return "no /latent page yet"
-    if not list_pretrained(root=ROOT / "pretrained"):
-        return "no pretrained model in pretrained/ yet"
+    if not targets():
+        return "no shipped deep_ae for an installed dataset"
     if not CHROMIUM.is_file():
         return f"{CHROMIUM} missing"
     if importlib.util.find_spec("playwright") is None:
@@ -53,19 +52,20 @@ def why_not() -> str | None:
     return None
 
 
-def target() -> str:
-    """URL path and query of the latent page for the preferred shipped model."""
-    from explorer.gallery import list_pretrained
-    entries = list_pretrained(root=ROOT / "pretrained")
-    best = min(entries, key=lambda e: (e.dataset != "fashion-mnist", e.variant != "deep_ae", e.latent_dim))
-    return f"latent?dataset={best.dataset}&variant={best.variant}"
+def targets() -> list[str]:
+    """URL path and query of the latent page with shipped ``deep_ae`` (its smallest code), per dataset
+    that has one and is installed: the app's default ``digits``, and Fashion-MNIST's 60k images."""
+    from explorer.data import dataset_status
+    from explorer.gallery import find_pretrained
+    return [f"latent?dataset={name}&variant=deep_ae" for name in ("digits", "fashion-mnist")
+            if find_pretrained(name, "deep_ae", root=ROOT / "pretrained") and dataset_status(name).available]
 
 
-def measure(timeout_s: float = 180.0, spy_path: Path | None = None) -> dict:
-    """Seconds from spawning the server to the first drawn map (raises RuntimeError on failure);
-    with ``spy_path``, py-spy samples the server into that file (raw collapsed stacks) meanwhile."""
+def measure(path: str, timeout_s: float = 180.0, spy_path: Path | None = None) -> dict:
+    """Seconds from spawning the server to the first drawn map at URL ``path`` (raises RuntimeError on
+    failure); with ``spy_path``, py-spy samples the server into that file (raw collapsed stacks) meanwhile."""
     from playwright.sync_api import sync_playwright
-    port, path = _free_port(), target()
+    port = _free_port()
     url = f"http://127.0.0.1:{port}/{path}"
     with sync_playwright() as playwright, tempfile.TemporaryFile("w+") as log:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
@@ -163,27 +163,32 @@ def _profile(row: Row) -> Row:
     """The same cold start again under py-spy; its summary goes into the row's numbers."""
     with tempfile.TemporaryDirectory() as tmp:
         spy_path = Path(tmp) / "cold_start.txt"
-        result = measure(spy_path=spy_path)
+        result = measure(row.numbers["url_path"], spy_path=spy_path)
         row.numbers["profile"] = where_time_goes(spy_path) if spy_path.exists() else []
         row.numbers["profiled_seconds"] = result["seconds"]
     return row
 
 
 def rows(sizes: Sizes) -> list[Row]:
+    """One row per dataset, the slowest first (the goal row reads the first)."""
     if not sizes.fresh_process:
         return [Row("5 cold start", NAME, "skipped (--quick)")]
     reason = why_not()
     if reason is not None:
         return [Row("5 cold start", NAME, f"n/a ({reason})")]
-    try:
-        result = measure()
-    except Exception as error:  # a browser or server failure is a result, not a crash of the run
-        return [Row("5 cold start", NAME, f"n/a ({type(error).__name__}: {str(error)[:120]})")]
-    row = Row("5 cold start", NAME, f"{result['seconds']:.1f} s",
-              f"first HTTP response at {result['first_response_s']:.1f} s; /{result['url_path']}", result)
-    if result["seconds"] > GOAL_S and shutil.which("py-spy"):
+    measured = []
+    for path in targets():
         try:
-            row = _profile(row)
+            result = measure(path)
+        except Exception as error:  # a browser or server failure is a result, not a crash of the run
+            return [Row("5 cold start", NAME, f"n/a ({type(error).__name__}: {str(error)[:120]})")]
+        measured.append(Row("5 cold start", NAME, f"{result['seconds']:.1f} s",
+                            f"first HTTP response at {result['first_response_s']:.1f} s; /{result['url_path']}",
+                            result))
+    measured.sort(key=lambda row: -row.numbers["seconds"])
+    if measured[0].numbers["seconds"] > GOAL_S and shutil.which("py-spy"):
+        try:
+            measured[0] = _profile(measured[0])
         except Exception as error:  # the profile is an extra; the measurement stands
-            row.numbers["profile_error"] = f"{type(error).__name__}: {str(error)[:120]}"
-    return [row]
+            measured[0].numbers["profile_error"] = f"{type(error).__name__}: {str(error)[:120]}"
+    return measured

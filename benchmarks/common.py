@@ -39,7 +39,7 @@ class Sizes:
     def full(cls) -> "Sizes":
         return cls(quick=False, dataset="fashion-mnist", n_train=None, n_test=None,
                    deep_hidden="1000,500,250", vae_hidden="512", conv_channels=32,
-                   epochs={"deep_ae": 1, "vae": 1, "conv_ae": 1}, rounds={"deep_ae": 2, "vae": 2, "conv_ae": 1},
+                   epochs={"deep_ae": 1, "vae": 1, "conv_ae": 1}, rounds={"deep_ae": 3, "vae": 3, "conv_ae": 2},
                    subset={"conv_ae": 10_000}, quality_budget_s=900.0,
                    latency_calls=200, search_n=60_000, projection_n=10_000, fresh_process=True, umap=True)
 

@@ -24,9 +24,9 @@ from explorer.tensors import as_tensor
 class Setting:
     flush: bool = False       # torch.set_flush_denormal
     threads: int = 1          # torch.set_num_threads
-    adam: str = "foreach"     # foreach (explorer's adam()) | fused | loop (torch's CPU default)
+    adam: str = "fused"       # fused (explorer's adam()) | foreach | loop (torch's CPU default)
     batch: int = 128
-    bf16: bool = False        # torch.autocast("cpu", bfloat16): measured, not adopted (see RESULTS.md)
+    bf16: bool = False        # torch.autocast("cpu", bfloat16): the Trainer's precision="bf16" option
 
 
 def _adam(parameters, kind: str) -> torch.optim.Adam:
@@ -74,16 +74,16 @@ def training_rows(model, dataset, sizes: Sizes, threads: int) -> list[Row]:
     reference = Setting(threads=threads)
     settings = {"reference": reference,
                 "denormals flushed (not adopted)": replace(reference, flush=True),
-                "fused Adam (not adopted)": replace(reference, adam="fused"),
+                "foreach Adam": replace(reference, adam="foreach"),
                 "for-loop Adam (torch's CPU default)": replace(reference, adam="loop"),
                 f"batch {sizes.tuned_batch} (per sample; costs quality per epoch)": replace(reference, batch=sizes.tuned_batch),
-                "bf16 autocast (not adopted)": replace(reference, bf16=True)}
+                "bf16 autocast (the Trainer's opt-in precision='bf16')": replace(reference, bf16=True)}
     if not sizes.quick and other_threads != threads:  # on a busy machine: minutes for a few steps
         settings[f"{other_threads} thread(s)"] = replace(reference, threads=other_threads)
     rounds, steps = (1, 2) if sizes.quick else (2 * len(settings), 4)
     rates = _rates(model, x, settings, rounds, steps)
     base = rates["reference"]
-    out = [Row("0 levers", f"reference (the Trainer): foreach Adam, {threads} thread(s), batch 128",
+    out = [Row("0 levers", f"reference (the Trainer): fused Adam, {threads} thread(s), batch 128",
                f"{base:.0f} samples/s", "deep_ae-30 training steps", {"samples_per_s": base})]
     for name, rate in rates.items():
         if name != "reference":

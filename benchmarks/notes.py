@@ -8,8 +8,8 @@ HOW_TO_READ = [
     "`loss.item()` every batch, a test pass every epoch, torch's default thread count. *Trainer, same "
     "batch/lr* is `explorer.training.Trainer` at exactly those settings, from the same initial weights, "
     "for the same epochs; its own levers are on (index-gather batches from the resident training tensor, "
-    "foreach Adam, the thread count picked by `ThreadChoice`: one thread when the load average says the cores "
-    "are busy, all otherwise, re-tried with a step or two after 30 s, 60 s, ...). *Trainer, tuned batch* tries a "
+    "fused Adam, the thread count picked by `ThreadChoice`: one thread when other processes' runnable threads "
+    "fill the cores, all otherwise, the other count re-tried for a step or two after 10 s, 20 s, 40 s, ...). *Trainer, tuned batch* tries a "
     "larger batch with the learning rate scaled by sqrt(batch ratio). *plain loop pinned to 1 thread* is "
     "the peer with `torch.set_num_threads(1)`, which separates the thread choice from the other levers. "
     "A ratio is taken within each round of alternated runs, then the median over rounds.",
@@ -27,17 +27,21 @@ def _throughput(results: dict) -> list[str]:
         return []
     pinned, mine = summary["plain_1_thread"]["ratio"], summary["trainer"]["ratio"]
     tuned = summary["trainer_tuned"]
-    return [f"Where the deep_ae speed-up comes from: pinning the peer to one thread alone gives {pinned:.2f}x "
-            f"(the machine's other processes keep both cores busy, and two OpenMP threads wait for each other); "
-            f"the Trainer gives {mine:.2f}x, so {mine / pinned:.2f}x of it is the Trainer's own levers at the same "
-            f"thread count (the lever rows split that up). The tuned batch {tuned['batch']} runs at "
+    why = ("other processes keep the cores busy, and two OpenMP threads wait for each other" if pinned > 1
+           else "the cores are free, so the second thread helps")
+    return [f"Where the deep_ae speed-up comes from: pinning the peer to one thread gives {pinned:.2f}x ({why}); "
+            f"the Trainer gives {mine:.2f}x. Its own levers at the thread count it picked are the rest: index "
+            f"batches from the resident tensor instead of the DataLoader, and fused Adam (the lever rows split "
+            f"that up). The tuned batch {tuned['batch']} runs at "
             f"{tuned['ratio']:.2f}x but reaches test error {tuned['test_error']:.2f} against the peer's "
             f"{summary['plain']['test_error']:.2f} after the same epochs (a quarter of the updates), so it is not "
             f"adopted. Threads in use at each epoch's end: {summary['trainer'].get('threads_chosen')}.", "",
-            "Not adopted, with their lever rows: denormal flushing and fused Adam (no difference beyond noise in "
-            "rotated A/B runs on a trained model with its Adam state); bf16 autocast (fast per step on CPUs with "
-            "AVX512-BF16, but it changes the numerics of every variant and needs a quality check per variant and "
-            "a fallback on CPUs without bf16 instructions).", ""]
+            "Not adopted, with their lever rows: denormal flushing (no difference beyond noise, also in rotated "
+            "A/B runs on trained ELU and sigmoid nets and an RBM with their optimiser state). Opt-in, not the "
+            "default: bf16 autocast (`--precision bf16`, the *bf16 autocast* rows), which runs the matmuls in "
+            "bfloat16 on CPUs with AVX512-BF16 or AMX and keeps weights and Adam state in float32; the default "
+            "stays fp32 because bf16 changes every variant's numerics in the last bits, the shipped cards are "
+            "reproduced exactly in fp32, and on CPUs without bf16 instructions it is emulated and slower.", ""]
 
 
 def _quality(results: dict) -> list[str]:
@@ -63,9 +67,10 @@ def _fresh_umap(results: dict) -> list[str]:
         before_fit = r["request_to_map_s"] - r["fit_s"]
         parts.append(f"{mode}: {r['request_to_map_s']:.1f} s = {before_fit:.1f} s importing umap / waiting for "
                      f"the warm-up + {r['fit_s']:.1f} s fitting (numba compiles inside the first fit)")
-    return ["Where the first UMAP's time goes: " + "; ".join(parts) + ". umap-learn marks few of its numba "
-            "functions `cache=True` (pynndescent marks most), so a filled cache shortens the import more than "
-            "the fit; the background warm-up only helps a user who asks for a map after it has finished.", ""]
+    return ["Where the first UMAP's time goes: " + "; ".join(parts) + ". The k-NN graph is exact (one matmul "
+            "per chunk, handed to umap-learn as `precomputed_knn`), so NN-descent is neither compiled nor run; "
+            "`projection.import_umap` switches numba's disk cache on for the umap-learn functions that do not "
+            "ask for it (pynndescent's do), so only a machine's very first process compiles them.", ""]
 
 
 def _memory(results: dict) -> list[str]:

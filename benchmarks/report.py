@@ -15,11 +15,13 @@ def _throughput(results: dict) -> tuple[str, bool | None]:
     if summary is None:
         return "not measured", None
     best, text = None, []
-    for name in ("trainer", "trainer_tuned"):
+    for name in ("trainer", "trainer_tuned", "trainer_bf16"):
+        if name not in summary:
+            continue
         side, plain = summary[name], summary["plain"]
         holds = side["test_error"] <= plain["test_error"] * (1 + QUALITY_TOLERANCE)
-        text.append(f"{side['ratio']:.2f}x at batch {side['batch']} (error {side['test_error']:.2f} vs "
-                    f"{plain['test_error']:.2f}{'' if holds else ', worse'})")
+        text.append(f"{side['ratio']:.2f}x at batch {side['batch']}, {side.get('precision', 'fp32')} (error "
+                    f"{side['test_error']:.2f} vs {plain['test_error']:.2f}{'' if holds else ', worse'})")
         if holds and (best is None or side["ratio"] > best):
             best = side["ratio"]
     return "; ".join(text), best is not None and best >= 2.0

@@ -119,7 +119,7 @@ def profile_notes(run: Run, dataset, model) -> None:
         return
     threads = torch.get_num_threads()
     run.notes += [f"Where deep_ae training time goes (torch.profiler, 8 steps of batch 128, {threads} thread(s), "
-                  "the Trainer's foreach Adam; self CPU time):", "", "```",
+                  "the Trainer's fused Adam; self CPU time):", "", "```",
                   profile.training_profile(model, dataset, threads), "```", "",
                   f"The plain loop's DataLoader alone (TensorDataset indexing + collate) costs "
                   f"{profile.dataloader_ms_per_batch(dataset):.2f} ms per batch of 128.", ""]

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import data as bdata
 from benchmarks.common import Row, Sizes, median
+from explorer.devices import bf16_is_fast
 from explorer.losses import squared_error_per_image
 from explorer.metrics import pca_baseline
 from explorer.tensors import as_tensor
@@ -69,11 +70,11 @@ class _Threads(Callback):
         self.chosen.append(torch.get_num_threads())
 
 
-def trainer_run(model, dataset, device: torch.device) -> dict:
+def trainer_run(model, dataset, device: torch.device, precision: str = "fp32") -> dict:
     threads = _Threads()
     _sync(device)
     start = time.perf_counter()
-    trainer = Trainer(model, device=str(device), seed=0, callbacks=[threads]).fit(dataset)
+    trainer = Trainer(model, device=str(device), seed=0, callbacks=[threads], precision=precision).fit(dataset)
     _sync(device)
     seconds = time.perf_counter() - start
     epoch_seconds = [record["seconds"] for record in trainer.history]
@@ -81,15 +82,18 @@ def trainer_run(model, dataset, device: torch.device) -> dict:
             "epoch_seconds": median(epoch_seconds), "threads_chosen": threads.chosen}
 
 
-def sides(sizes: Sizes, device: torch.device) -> dict[str, tuple[int, float, int | None]]:
-    """Name -> (batch, lr, threads) of each side: the peer as written (torch's thread count), our
-    Trainer at the peer's batch and rate, the Trainer at its tuned batch, and on a CPU with several
-    threads the peer pinned to one thread (what the Trainer's thread choice picks on a busy machine)."""
+def sides(sizes: Sizes, device: torch.device) -> dict[str, tuple[int, float, int | None, str]]:
+    """Name -> (batch, lr, threads, precision) of each side: the peer as written (torch's thread
+    count), our Trainer at the peer's batch and rate, the Trainer at its tuned batch, the Trainer
+    with bf16 autocast where the hardware runs bf16 matmuls, and on a CPU with several threads the
+    peer pinned to one thread (what the Trainer's thread choice picks on a busy machine)."""
     batch, lr = bdata.tuned(sizes)
-    out = {"plain": (bdata.PLAIN_BATCH, bdata.PLAIN_LR, None),
-           "trainer": (bdata.PLAIN_BATCH, bdata.PLAIN_LR, None), "trainer_tuned": (batch, lr, None)}
+    same = (bdata.PLAIN_BATCH, bdata.PLAIN_LR, None)
+    out = {"plain": (*same, "fp32"), "trainer": (*same, "fp32"), "trainer_tuned": (batch, lr, None, "fp32")}
+    if bf16_is_fast(device.type):
+        out["trainer_bf16"] = (*same, "bf16")
     if device.type == "cpu" and torch.get_num_threads() > 1:
-        out["plain_1_thread"] = (bdata.PLAIN_BATCH, bdata.PLAIN_LR, 1)
+        out["plain_1_thread"] = (bdata.PLAIN_BATCH, bdata.PLAIN_LR, 1, "fp32")
     return out
 
 
@@ -102,29 +106,40 @@ def _pinned_plain(model, dataset, epochs: int, device: torch.device, threads: in
         torch.set_num_threads(before)
 
 
+def _run_side(name: str, setting: tuple, variant: str, dataset, sizes: Sizes, device: torch.device,
+              epochs: int) -> dict:
+    batch, lr, threads, precision = setting
+    model = bdata.model(variant, dataset, bdata.config(variant, sizes, epochs=epochs, batch_size=batch, lr=lr))
+    if not name.startswith("plain"):
+        result = trainer_run(model, dataset, device, precision)
+    elif threads is None:
+        result = plain_loop(model, dataset, epochs, device)
+    else:
+        result = _pinned_plain(model, dataset, epochs, device, threads)
+    result["samples_per_s"] = epochs * len(dataset.x_train) / result["seconds"]
+    return result
+
+
 def compare(variant: str, dataset, sizes: Sizes, device: torch.device, rounds: int | None = None) -> dict:
     """Alternating runs of every side; per side the median samples/s and test error, and the
     median over rounds of each Trainer side's speed ratio to the plain loop."""
     epochs, settings = sizes.epochs[variant], sides(sizes, device)
     dataset = bdata.subset(dataset, sizes.subset.get(variant))
+    # One short untimed run of every side first: the first training of a model in a process pays
+    # one-off costs (allocator growth, kernel selection) that would land on whichever side goes first.
+    warm = bdata.subset(dataset, 16 * bdata.PLAIN_BATCH)
+    for name, setting in settings.items():
+        _run_side(name, setting, variant, warm, sizes, device, 1)
     runs: dict[str, list[dict]] = {name: [] for name in settings}
     names = list(runs)
     for r in range(rounds or sizes.rounds[variant]):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            batch, lr, threads = settings[name]
-            cfg = bdata.config(variant, sizes, epochs=epochs, batch_size=batch, lr=lr)
-            model = bdata.model(variant, dataset, cfg)
-            if name.startswith("plain"):
-                result = (plain_loop(model, dataset, epochs, device) if threads is None
-                          else _pinned_plain(model, dataset, epochs, device, threads))
-            else:
-                result = trainer_run(model, dataset, device)
-            result["samples_per_s"] = epochs * len(dataset.x_train) / result["seconds"]
-            runs[name].append(result)
+            runs[name].append(_run_side(name, settings[name], variant, dataset, sizes, device, epochs))
     summary = {"variant": variant, "epochs": epochs, "device": str(device), "runs": runs,
                "n_train": len(dataset.x_train), "threads": torch.get_num_threads()}
     for name, results in runs.items():
         summary[name] = {"batch": settings[name][0], "lr": settings[name][1], "threads": settings[name][2],
+                         "precision": settings[name][3],
                          "samples_per_s": median([r["samples_per_s"] for r in results]),
                          "test_error": median([r["test_error"] for r in results])}
         if name != "plain":
@@ -137,7 +152,7 @@ def compare(variant: str, dataset, sizes: Sizes, device: torch.device, rounds: i
 
 
 LABELS = {"trainer": "Trainer, same batch/lr", "trainer_tuned": "Trainer, tuned batch",
-          "plain_1_thread": "plain loop pinned to 1 thread"}
+          "trainer_bf16": "Trainer, same batch/lr, bf16 autocast", "plain_1_thread": "plain loop pinned to 1 thread"}
 
 
 def rows(summary: dict, section: str = "1 throughput") -> list[Row]:

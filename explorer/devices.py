@@ -1,9 +1,18 @@
-"""Device names the user can ask for: auto, cpu, cuda, cuda:N, mps."""
+"""Device names the user can ask for (auto, cpu, cuda, cuda:N, mps) and the training precision."""
 from __future__ import annotations
+
+import contextlib
+import functools
 
 import torch
 
-from explorer.errors import DeviceError
+from explorer.errors import ConfigError, DeviceError
+
+# fp32: everything in float32. bf16: matmuls and convolutions autocast to bfloat16 while the weights, the
+# optimiser state and the losses stay float32 (torch.autocast's CPU/CUDA op lists). On this project's
+# 2-core AVX512-BF16 CPU, deep_ae on Fashion-MNIST trained 2x faster per epoch with test error 14.84 vs
+# 14.81 after one epoch (``python -m benchmarks``, throughput rows).
+PRECISIONS = ("fp32", "bf16")
 
 
 def available_devices() -> list[str]:
@@ -26,3 +35,30 @@ def resolve_device(name: str = "auto") -> torch.device:
     if wanted not in present:
         raise DeviceError(f"device {name!r} is not available here; available: {', '.join(present)} (or auto)")
     return torch.device(wanted)
+
+
+@functools.cache
+def bf16_is_fast(device_type: str) -> bool:
+    """Whether bfloat16 matmuls run in hardware here: CPUs with AVX512-BF16 or AMX, CUDA GPUs that
+    support bf16. Elsewhere autocast to bf16 still works, but emulated, slower than float32."""
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device_type == "cpu":
+        try:
+            with open("/proc/cpuinfo") as cpuinfo:
+                flags = cpuinfo.read()
+        except OSError:
+            return False
+        return "avx512_bf16" in flags or "amx_bf16" in flags
+    return False
+
+
+def autocast(device: torch.device, precision: str = "fp32"):
+    """The context a training step runs in for ``precision`` (one of :data:`PRECISIONS`)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"bf16 training is supported on cpu and cuda, not {device.type}")
+    return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 PRETRAINED_ROOT = Path(__file__).resolve().parents[1] / "pretrained"
 _FOLDER = re.compile(r"^(?P<variant>[a-z_]+)-(?P<latent>\d+)$")
+KEY_PREFIX = "pretrained:"
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,11 @@ class PretrainedEntry:
     @property
     def label(self) -> str:
         return f"{self.variant} (code {self.latent_dim})"
+
+    @property
+    def key(self) -> str:
+        """Names this model in the app's caches: ``pretrained:<dataset>/<variant>-<latent>``."""
+        return f"{KEY_PREFIX}{self.path.parent.name}/{self.path.name}"
 
     @property
     def card(self) -> dict:
@@ -43,3 +49,16 @@ def find_pretrained(dataset: str, variant: str, latent_dim: int | None = None,
     matches = [e for e in list_pretrained(dataset, root) if e.variant == variant
                and latent_dim in (None, e.latent_dim)]
     return matches[0] if matches else None
+
+
+def folder_of_key(key: str, root: Path = PRETRAINED_ROOT) -> Path | None:
+    """The folder of the shipped model a :attr:`PretrainedEntry.key` names; None for other models."""
+    return Path(root) / key.removeprefix(KEY_PREFIX) if key.startswith(KEY_PREFIX) else None
+
+
+def card_metrics(folder: Path, fingerprint: str) -> dict | None:
+    """The ``eval --json`` metrics on a shipped model's card, when they were measured on the dataset
+    with this fingerprint (after the float16 round trip, so they are what loading it gives); else None."""
+    card = folder / "card.json"
+    metrics = json.loads(card.read_text()).get("metrics", {}) if card.is_file() else {}
+    return metrics if metrics.get("fingerprint") == fingerprint else None

@@ -64,11 +64,12 @@ class TrainingJob:
     """Builds and trains a model in a daemon thread; ``snapshot`` is safe to read at any time."""
 
     def __init__(self, variant: str, dataset: "ImageDataset", config: "AutoencoderConfig", *,
-                 device: str = "cpu", seed: int = 0):
+                 device: str = "cpu", seed: int = 0, precision: str = "fp32"):
         self.variant, self.dataset, self.config = variant, dataset, config
         seed_everything(seed)
         self.model = build(variant, config, input_shape=dataset.input_shape, n_classes=dataset.n_classes)
-        self.trainer = Trainer(self.model, device=device, seed=seed, callbacks=[_SnapshotCallback(self)])
+        self.trainer = Trainer(self.model, device=device, seed=seed, callbacks=[_SnapshotCallback(self)],
+                               precision=precision)
         rng = np.random.default_rng(seed)
         pick = rng.choice(len(dataset.x_test), min(PREVIEW_POINTS, len(dataset.x_test)), replace=False)
         self.preview_x = dataset.x_test[np.sort(pick)]

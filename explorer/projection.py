@@ -37,6 +37,7 @@ from explorer.search import CodeIndex
 UMAP_LOCK = threading.Lock()
 UMAP_COMPILED = threading.Event()  # set once a UMAP fit has finished in this process
 UMAP_RANDOM_STATE = 42
+DEFAULT_MAP_POINTS = 2000    # test images on a latent map unless the user picks more (the gallery ships these)
 SIGMA_FLOOR = 1e-3           # umap-learn's MIN_K_DIST_SCALE
 SIGMA_SEARCH_STEPS = 64      # umap-learn's n_iter in smooth_knn_dist
 
@@ -121,23 +122,29 @@ class UMAPProjector:
 
     def fit(self, x: np.ndarray) -> "UMAPProjector":
         """``x``: (N, D) with N >= 3. Sets ``embedding_`` (N, 2), ``inputs_`` (N, D),
-        ``n_neighbors_`` and ``fit_seconds_`` (waiting for the lock not included)."""
+        ``n_neighbors_`` and ``fit_seconds_`` (waiting for the lock not included).
+
+        The k-nearest-neighbour graph is exact, from one matmul per chunk (:class:`CodeIndex`), and
+        handed to umap-learn as ``precomputed_knn``: for N <= 10k that is faster than its approximate
+        NN-descent and skips compiling it. ``n_epochs`` stays umap-learn's (500 up to 10k points): 200
+        halved the fit on 10k Fashion-MNIST codes but cost 1.6 points of 5-NN accuracy on the pixel map.
+        """
         x = _as_matrix(x)
         if len(x) < 3:
             raise ConfigError(f"UMAP needs at least 3 points, got {len(x)}")
-        n_neighbors = min(self.n_neighbors, len(x) - 1)
+        self.inputs_, self.n_neighbors_ = x, min(self.n_neighbors, len(x) - 1)
         with UMAP_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numba and sklearn deprecations
-            import umap  # lazy: importing umap compiles numba code for seconds
+            umap = import_umap()
             self.included_compile_ = not UMAP_COMPILED.is_set()
             start = time.perf_counter()
-            fitted = umap.UMAP(n_neighbors=n_neighbors, min_dist=self.min_dist, n_components=2,
+            distances, neighbours = self._neighbours(x)  # (N, k), each point first, at distance 0
+            fitted = umap.UMAP(n_neighbors=self.n_neighbors_, min_dist=self.min_dist, n_components=2,
+                               precomputed_knn=(neighbours, distances, None),
                                random_state=self.random_state, n_jobs=1).fit(x)  # seeded: serial
             self.fit_seconds_ = time.perf_counter() - start
         UMAP_COMPILED.set()
         self.embedding_ = np.asarray(fitted.embedding_, np.float32)
-        self.inputs_ = x
-        self.n_neighbors_ = n_neighbors
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -155,18 +162,24 @@ class UMAPProjector:
     def fit_transform(self, x: np.ndarray) -> np.ndarray:
         return self.fit(x).embedding_
 
-    def _neighbours(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact k nearest fitted inputs: candidates by one matmul, distances recomputed directly
-        (|q|^2 - 2 q.c + |c|^2 loses the exact zero of a copy in float32); ties to the lower index."""
+    def _neighbours(self, x: np.ndarray, chunk_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """Exact k nearest fitted inputs of (M, D) queries, two (M, k) arrays: candidates by one
+        matmul, distances recomputed directly (|q|^2 - 2 q.c + |c|^2 loses the exact zero of a copy
+        in float32), ties to the lower index; in chunks of queries, so (chunk, k + 5, D) stays small."""
         if x.shape[1] != self.inputs_.shape[1]:
             raise ConfigError(f"this map was fitted on {self.inputs_.shape[1]} features, got {x.shape[1]}")
         if not hasattr(self, "index_"):
             self.index_ = CodeIndex("euclidean").fit(self.inputs_)
         k = self.n_neighbors_
-        candidates, _ = self.index_.query(x, min(len(self.inputs_), k + 5))
-        exact = np.sqrt(np.square(self.inputs_[candidates].astype(np.float64) - x[:, None, :]).sum(-1))
-        order = np.lexsort((candidates, exact), axis=1)[:, :k]
-        return np.take_along_axis(exact, order, 1), np.take_along_axis(candidates, order, 1)
+        distances, neighbours = [], []
+        for start in range(0, len(x), chunk_size):
+            queries = x[start:start + chunk_size]
+            candidates, _ = self.index_.query(queries, min(len(self.inputs_), k + 5))
+            exact = np.sqrt(np.square(self.inputs_[candidates].astype(np.float64) - queries[:, None, :]).sum(-1))
+            order = np.lexsort((candidates, exact), axis=1)[:, :k]
+            distances.append(np.take_along_axis(exact, order, 1))
+            neighbours.append(np.take_along_axis(candidates, order, 1))
+        return np.concatenate(distances), np.concatenate(neighbours)
 
     def state(self, include_inputs: bool = True) -> dict[str, np.ndarray]:
         """Arrays that rebuild this projector; without inputs, pass them to :meth:`from_state`."""
@@ -280,6 +293,34 @@ def shipped_name(source: str, method: str, n_points: int) -> str:
     ``method``, of the model's codes (``source="codes"``, in the model's folder, saved with its
     inputs) or of the pixels (``"pixels"``, in the dataset's folder, inputs not needed)."""
     return f"projection-{source}-{method}-{n_points}.npz"
+
+
+def import_umap():
+    """``umap``, with numba's on-disk cache switched on for the umap-learn functions that do not ask
+    for it (its layout SGD and fuzzy-set code), before their first compile.
+
+    pynndescent marks its functions ``cache=True`` but umap-learn marks few, so every new process
+    recompiled them inside its first fit: on this 2-core CPU a fresh process's first 10k-point fit
+    took 7.5 s with them uncached and 3.3 s once a previous process had filled the cache, with a
+    bitwise-identical embedding (``benchmarks``, projection rows). ``Dispatcher.enable_caching`` is
+    what ``@njit(cache=True)`` calls.
+    """
+    import umap
+    import umap.layouts
+    import umap.umap_
+    import umap.utils
+    from numba.core.registry import CPUDispatcher
+    for module in (umap.layouts, umap.umap_, umap.utils):
+        for function in vars(module).values():
+            if isinstance(function, CPUDispatcher) and not function.signatures:
+                function.enable_caching()
+    return umap
+
+
+def shown_indices(n_test: int, n_points: int = DEFAULT_MAP_POINTS) -> np.ndarray:
+    """Sorted indices of the test images on a map of ``n_points``: all of them, or a seeded subsample."""
+    from explorer.metrics import map_subsample
+    return map_subsample(n_test, n_points)
 
 
 def warm_umap_in_background(n_points: int = 64) -> threading.Thread:

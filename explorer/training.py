@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 from torch import Tensor
 
-from explorer.devices import resolve_device
+from explorer.devices import autocast, resolve_device
 from explorer.errors import ConfigError
 from explorer.losses import squared_error_per_image
 from explorer.registry import build
@@ -73,14 +73,14 @@ class Callback:
 class ThreadChoice:
     """Picks torch's intra-op thread count while training on the CPU: all threads, or one.
 
-    It starts with one thread when the load average says other processes already keep every core
-    busy, else with all. After 30 s of training it tries the other count for a step or two, and
-    switches when that is 1.5x faster than the recent steps; the next try comes after twice the wait
-    while the choice holds, so a wrong try costs little. On a shared machine two OpenMP threads that
+    It starts with one thread when other processes' runnable threads already fill every core, else
+    with all. After 10 s of training it tries the other count for a step or two, and switches when
+    that is 1.5x faster than the recent steps; the next try comes after twice the wait while the
+    choice holds (20 s, 40 s, ...), so a wrong try costs little. On a shared machine two OpenMP threads that
     wait for each other were measured 4-40x slower per deep_ae step than one; on an idle one, all
     threads win. MLP results are bitwise the same either way; conv layers' can differ in the last bits.
     """
-    FIRST_WAIT_S = 30.0
+    FIRST_WAIT_S = 10.0
     CLEAR_WIN = 1.5
 
     def __init__(self, device: torch.device):
@@ -122,20 +122,33 @@ class ThreadChoice:
 
 
 def _cores_busy() -> bool:
-    """Whether the 1-minute load average already reaches the CPU count (False where unknown)."""
+    """Whether other processes' runnable threads fill every core: the median of five reads, 10 ms
+    apart, of the running-task count in /proc/loadavg (less this reader); elsewhere the 1-minute
+    load average; False where neither is known."""
     try:
-        return os.getloadavg()[0] >= (os.cpu_count() or 1)
-    except (AttributeError, OSError):
-        return False
+        others = []
+        for _ in range(5):
+            with open("/proc/loadavg") as loadavg:
+                others.append(int(loadavg.read().split()[3].split("/")[0]) - 1)
+            time.sleep(0.01)
+        busy = statistics.median(others)
+    except (OSError, ValueError, IndexError):
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return False
+    return busy >= (os.cpu_count() or 1)
 
 
 class Trainer:
     """Fits ``model`` on a dataset. ``status`` ends as finished, stopped or diverged."""
 
     def __init__(self, model: "Autoencoder", *, device: str = "auto", seed: int = 0,
-                 callbacks: Sequence[Callback] = (), eval_batch_size: int = 2048):
+                 callbacks: Sequence[Callback] = (), eval_batch_size: int = 2048, precision: str = "fp32"):
         self.model = model
         self.device = resolve_device(device)
+        self.precision = precision
+        autocast(self.device, precision)  # refuses an unknown precision before any work
         self.seed = seed
         self.callbacks = list(callbacks)
         self.eval_batch_size = eval_batch_size
@@ -218,7 +231,9 @@ class Trainer:
             index = order[start:start + batch_size]
             self._threads.before()
             step_started = time.perf_counter()
-            terms = self.model.training_step(x_train[index], y_train[index] if y_train is not None else None, stage)
+            with autocast(self.device, self.precision):
+                terms = self.model.training_step(x_train[index], y_train[index] if y_train is not None else None,
+                                                 stage)
             if len(index) == batch_size:
                 self._threads.after(time.perf_counter() - step_started)
             for name, value in terms.items():
@@ -247,11 +262,11 @@ class Trainer:
 
 
 def train(variant: str, dataset: "ImageDataset", config=None, *, device: str = "auto", seed: int = 0,
-          callbacks: Sequence[Callback] = ()) -> Trainer:
+          callbacks: Sequence[Callback] = (), precision: str = "fp32") -> Trainer:
     """Seed, build ``variant`` for ``dataset`` and fit it; the fitted model is ``trainer.model``."""
     seed_everything(seed)
     model = build(variant, config, input_shape=dataset.input_shape, n_classes=dataset.n_classes)
-    return Trainer(model, device=device, seed=seed, callbacks=callbacks).fit(dataset)
+    return Trainer(model, device=device, seed=seed, callbacks=callbacks, precision=precision).fit(dataset)
 
 
 @torch.inference_mode()

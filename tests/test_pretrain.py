@@ -28,6 +28,12 @@ def test_pretrain_writes_cards_and_resumes(tiny_plan, tmp_path, digits):
     assert checkpoint.model.latent_dim == 2
     readme = (tmp_path / "README.md").read_text()
     assert "| digits | ae | 2 | 2 |" in readme and "| digits | pca | 3 |" in readme
+    n = len(digits.x_test)
+    assert {p.name for p in (tmp_path / "digits").glob("*.npz")} == {
+        f"projection-pixels-pca-{n}.npz", f"projection-pixels-umap-{n}.npz"}
+    assert not list((tmp_path / "digits" / "ae-2").glob("*.npz"))  # 2-D codes are plotted as they are
+    assert {p.name for p in (tmp_path / "digits" / "pca-3").glob("*.npz")} == {
+        f"projection-codes-pca-{n}.npz", f"projection-codes-umap-{n}.npz"}
 
     lines.clear()
     pretrain.run(root=tmp_path, device="cpu", log=lines.append)
@@ -37,7 +43,7 @@ def test_pretrain_writes_cards_and_resumes(tiny_plan, tmp_path, digits):
 def test_selection_by_variant(tiny_plan, tmp_path):
     lines = []
     pretrain.run(variant="pca", root=tmp_path, device="cpu", log=lines.append)
-    assert len(lines) == 1 and lines[0].startswith("digits/pca-3:")
+    assert lines[0].startswith("digits/pca-3:") and all("projection-" in line for line in lines[1:])
     assert not (tmp_path / "digits" / "ae-2").exists()
 
 

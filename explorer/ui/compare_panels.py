@@ -32,7 +32,7 @@ def entries(dataset) -> list[Entry]:
     found: dict[str, Entry] = {}
     for shipped in list_pretrained(dataset.name):
         checkpoint = cache.pretrained_checkpoint(str(shipped.path))
-        key = f"pretrained:{shipped.path.parent.name}/{shipped.path.name}"
+        key = shipped.key
         seconds = checkpoint.metrics.get("train_seconds") or shipped.card.get("train_seconds")
         found[key] = Entry(shipped.variant, key, checkpoint.model, seconds)
     session = list(st.session_state.get("session_models", {}).values())

@@ -53,7 +53,7 @@ def plain_ae(dataset, k: int) -> state.CurrentModel | None:
     if entry is not None:
         checkpoint = cache.pretrained_checkpoint(str(entry.path))
         return state.CurrentModel(checkpoint.model, entry.dataset, f"pretrained {entry.label}",
-                                  key=f"pretrained:{entry.path.parent.name}/{entry.path.name}")
+                                  key=entry.key)
     return side_jobs.result(_plain_slot(dataset, k))
 
 

@@ -18,10 +18,10 @@ import streamlit as st
 
 from explorer import metrics
 from explorer.plots import latent_scatter
+from explorer.projection import DEFAULT_MAP_POINTS
 from explorer.ui import cache, maps, query, widgets
 
 MAP_POINTS = (500, 1000, 2000, 5000, 10000)
-DEFAULT_MAP_POINTS = 2000      # below 4096 points UMAP takes its exact small-data path
 MAX_SELECTED_SHOWN = 24
 INDICES_KEY = "latent.indices"
 NEW_SOURCES = ("none", "training image", "test image", "upload")
@@ -46,8 +46,8 @@ def controls(current, dataset) -> tuple[str, int]:
         return method, n_test
     n_points = right.select_slider("Test images on the maps", choices, value=min(DEFAULT_MAP_POINTS, n_test),
                                    key="latent.n_points",
-                                   help="A seeded subsample; over 4096 points UMAP switches to approximate "
-                                        "neighbours and compiles more code the first time.")
+                                   help=f"A seeded subsample. The gallery ships the maps of {DEFAULT_MAP_POINTS}; "
+                                        "other sizes are fitted here (UMAP: seconds per thousand points).")
     return method, int(n_points)
 
 

@@ -42,7 +42,12 @@ def page_file(url_path: str) -> Path:
 
 
 def frame() -> None:
-    maps.start_umap_warmup()  # once per process: numba compiles while the user looks around
     state.init_session()
     widgets.sidebar()
     state.publish_query_params()
+
+
+def after_page() -> None:
+    """Once per process, after the first page has drawn (its import of umap competes for the GIL):
+    compile UMAP's numba code while the user looks around."""
+    maps.start_umap_warmup()

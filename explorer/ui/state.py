@@ -60,15 +60,23 @@ def init_session() -> None:
     st.session_state.dataset = params.get("dataset", DEFAULT_DATASET)
     st.session_state.variant = params.get("variant") if params.get("variant") in variants else DEFAULT_VARIANT
     st.session_state.uploads = {}
-    try_load_pretrained()
+    code = params.get("code", "")
+    if not (code.isdigit() and try_load_pretrained(int(code))):
+        try_load_pretrained()
 
 
 def publish_query_params() -> None:
-    """Keep ``?dataset=…&variant=…`` in the URL so a view can be bookmarked or shared."""
+    """Keep ``?dataset=…&variant=…&code=…`` in the URL so a view can be bookmarked or shared (the
+    code size picks among the shipped models of that variant)."""
     st.session_state.kept_variant = st.session_state.variant
     wanted = {"dataset": st.session_state.dataset, "variant": st.session_state.variant}
+    model = current()
+    if model is not None and model.variant == st.session_state.variant:
+        wanted["code"] = str(model.model.latent_dim)
     if {k: st.query_params.get(k) for k in wanted} != wanted:
         st.query_params.update(wanted)
+    if "code" not in wanted and "code" in st.query_params:
+        del st.query_params["code"]
 
 
 def dataset() -> ImageDataset:
@@ -123,5 +131,5 @@ def try_load_pretrained(latent_dim: int | None = None) -> bool:
         st.error(str(error))
         return False
     set_current(CurrentModel(checkpoint.model, entry.dataset, f"pretrained {entry.label}", checkpoint.history,
-                             key=f"pretrained:{entry.path.parent.name}/{entry.path.name}"))
+                             key=entry.key))
     return True

@@ -152,6 +152,7 @@ def test_every_page_then_traverse_search_and_training(page, server):
 
 def walk(page, server: str) -> None:
     paths = [p for *_, p in shell.PAGES]
+    open_shared_url(page, server)
     for path in paths:  # each URL opens its page (a fresh session each: no model yet unless one ships)
         open_path(page, server, path)
         assert page.locator("h1").first.is_visible(), path
@@ -172,6 +173,17 @@ def walk(page, server: str) -> None:
         go(page, "search")
         search_once(page)
         check(page, "search-done")
+
+
+def open_shared_url(page, server: str) -> None:
+    """A bookmarked or shared view opens on its page with its dataset, variant and code size."""
+    page.goto(f"{server}/search?dataset=digits&variant=vae&code=8")
+    page.wait_for_selector('[data-testid="stApp"]')
+    check(page, "shared-url")
+    assert "Search" in page.locator("h1").first.inner_text()
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "vae" in sidebar and "code 8" in sidebar, sidebar[:300]
+    assert "variant=vae" in page.url and "code=8" in page.url, page.url
 
 
 def first_slider(page):

@@ -41,3 +41,15 @@ def test_url_query_params_choose_dataset_and_variant():
     at.query_params["variant"] = "vae"
     at.run()
     assert not at.exception and at.selectbox(key="variant").value == "vae"
+
+
+def test_a_shared_url_restores_the_shipped_model_of_that_code_size():
+    """?dataset=…&variant=…&code=… loads that shipped model; the URL then keeps naming it."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"dataset": "digits", "variant": "vae", "code": "8"})
+    at.run()
+    current = at.session_state["current"]
+    assert not at.exception and current.variant == "vae" and current.model.latent_dim == 8
+    assert at.query_params["code"] in ("8", ["8"])
+    at.selectbox(key="variant").set_value("ae").run()
+    assert at.query_params["variant"] in ("ae", ["ae"]) and "code" not in at.query_params
