@@ -62,6 +62,15 @@ def _simple(key: str, field: str, limit: float, unit: str) -> Check:
     return check
 
 
+def _interaction(results: dict) -> tuple[str, bool | None]:
+    measured = [m for runs in results.get("interaction", {}).values() for m in runs]
+    if not measured:
+        return "n/a", None
+    worst = max(measured, key=lambda m: m["median_ms"])
+    return (f"slowest median {worst['median_ms']:.0f} ms ({worst['page']}: {worst['interaction']}) over "
+            f"{len(measured)} interactions", worst["median_ms"] < 300)
+
+
 GOALS: list[tuple[str, str, Check]] = [
     ("throughput vs plain loop, deep_ae, CPU", ">= 2.0x at equal or better test error", _throughput),
     ("time to quality, deep_ae-30 (<= 0.75 x PCA-30)", "<= 60 s", _quality),
@@ -69,6 +78,7 @@ GOALS: list[tuple[str, str, Check]] = [
     ("top-10 search over 60k p95", "< 5 ms", _p95("search", 5)),
     ("place a new point p95 (UMAP, warm)", "< 100 ms", _p95("place_umap", 100)),
     ("place a new point p95 (PCA)", "< 100 ms", _p95("place_pca", 100)),
+    ("page interaction after the first load (issue 4)", "< 300 ms", _interaction),
     ("first UMAP of 10k points, fresh process (best way)", "< 15 s", _fresh_umap),
     ("cold start to first latent map", "< 8 s", _simple("cold_start", "seconds", 8, "s")),
     ("peak memory training deep_ae", "< 2 GB (2048 MiB)", _simple("memory", "peak_mib", 2048, "MiB")),

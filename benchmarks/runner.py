@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from benchmarks import coldstart, gpu, latency, levers, maps, memory, notes, profile, report, throughput
+from benchmarks import coldstart, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
 from benchmarks import data as bdata
 from benchmarks.common import Row, Sizes, machine
 
@@ -107,6 +107,7 @@ def process_sections(run: Run, dataset) -> None:
     quick_row = [Row("6 memory", "peak RSS training deep_ae-30 (fresh process)", "skipped (--quick)")]
     run.section("6 memory", "peak RSS", lambda: keep("memory", memory.rows(run.sizes), "peak_mib")
                 if run.sizes.fresh_process else quick_row)
+    run.section("3 latency", "page interactions", lambda: interaction.rows(run.sizes, run.results))
     run.section("5 cold start", coldstart.NAME, lambda: keep("cold_start", coldstart.rows(run.sizes), "seconds"))
     run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))
 

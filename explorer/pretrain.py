@@ -71,10 +71,9 @@ FASHION_OVERRIDES: dict[str, dict] = {
     # 0.79x after 4 epochs, Gaussian 0.2 0.94x.
     "denoising_ae": {**_MLP_512, "noise": "masking", "noise_level": 0.1},
     "vae": {"batch_size": 128, "epochs": 15}, "cvae": {"batch_size": 128, "epochs": 15},
-    # One hidden layer of 512 (the VAE's): the paper's 1000-1000 is 7.5 MB a model. The adversarial lr of
-    # the digits default (1e-3) made the codes swing and collapsed 512-512 to 3.5x PCA-16; 2e-4, the
-    # GAN rate of Radford et al. 2016, trained steadily (10.1 = 0.63x PCA-16 after 6 epochs).
-    "aae": {"batch_size": 128, "epochs": 15, "hidden": "512", "adversarial_lr": 2e-4},
+    # The VAE's width (the paper's 1000-1000 is 7.5 MB). 5 epochs: the test error stays at 12.7-13.0 after
+    # that while the discriminator keeps winning (its accuracy 0.81 after 5 epochs, 0.94 after 15).
+    "aae": {"batch_size": 128, "epochs": 5, "hidden": "512"},
     "conv_ae": {"batch_size": 128, "epochs": 10}, "lstm_ae": {"batch_size": 128, "epochs": 10},
     "ae": {"batch_size": 128, "epochs": 10}, "rbm": {"epochs": 5},
 }

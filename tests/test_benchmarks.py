@@ -40,6 +40,8 @@ def test_every_section_and_row_is_there(quick):
     latency = " ".join(name for section, name in names if section == "3 latency")
     for what in ("decode", "search", "PCA map", "UMAP map", "denoise"):
         assert what in latency
+    pages = {name.split(" /")[1].split(":")[0] for section, name in names if section == "3 latency" and " /" in name}
+    assert pages == {"traverse", "latent", "denoise", "search", "anomaly", "compare", "model"}, pages
     assert sum(section == "4 projection" and "fresh process" in name for section, name in names) == 3
     assert [goal["name"] for goal in payload["goals"]] == [name for name, _, _ in report.GOALS]
     assert {goal["value"] for goal in payload["goals"]} <= {"met", "MISSED", "n/a"}

@@ -80,7 +80,9 @@ def figure(m: maps.Map, shown: np.ndarray, dataset, marks: list[tuple[str, np.nd
         trace.customdata = shown[np.asarray(trace.customdata, int)]
     for name, point, symbol in marks:
         marker = dict(symbol=symbol, size=16, color="black", line=dict(color="white", width=1))
-        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name, marker=marker))
+        # Out of the legend: a long extra entry turns plotly's horizontal class legend into a scrolled column.
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name, marker=marker,
+                                 showlegend=False, hovertemplate=f"{name}<extra></extra>"))
     fig.update_layout(legend=dict(orientation="h", y=-0.12, itemsizing="constant"), dragmode="lasso")
     return fig
 
@@ -114,7 +116,8 @@ def map_row(all_maps: list[maps.Map], shown: np.ndarray, dataset, marks: list[li
     st.caption(f"{len(shown)} test images. 5-NN accuracy: 5-fold cross-validated k-NN on the 2-D map; "
                "trustworthiness: are a point's 5 map neighbours among its 5 pixel-space neighbours (1 is "
                "best); silhouette: class separation on the map (-1 to 1). Click, box or lasso points to see "
-               "them below; PNG: the camera button on each chart.")
+               "them below; PNG: the camera button on each chart. Black marks: ★ a placed new image, ✕ the "
+               "decoded point.")
 
 
 def selection_view(current, dataset) -> None:

@@ -29,6 +29,21 @@ def pretrained_tab(variant: str) -> None:
         st.rerun()
 
 
+def gallery_without_data(status) -> None:
+    """The shipped models of a dataset that is not installed, each with how to get the data."""
+    entries = list_pretrained(status.name)
+    if not entries:
+        return
+    st.markdown(f"**Shipped for {status.name}** (they load once the data is here):")
+    lines = []
+    for entry in entries:
+        metrics = entry.card.get("metrics", {})
+        error = (f"test error {metrics['test_sq_err_per_image']:.2f}, {metrics['ratio_to_pca']:.2f}× PCA"
+                 if "ratio_to_pca" in metrics else "no card")
+        lines.append(f"- `{entry.variant}` code {entry.latent_dim} ({error}): {status.hint}")
+    st.markdown("\n".join(lines))
+
+
 def upload_tab() -> None:
     files = st.file_uploader("A zipped checkpoint folder, or its model.safetensors and config.json",
                              type=["zip", "safetensors", "json"], accept_multiple_files=True, key="ckpt_upload")
@@ -142,6 +157,7 @@ def result_view() -> None:
                         caption="top row: test images · bottom row: reconstructions")
     if model.history:
         st.plotly_chart(loss_chart(model.history), key="final_loss")
-    st.download_button("Download checkpoint (.zip)", model.checkpoint_zip(dataset),
+    # A callable: the zip (seconds of deflate for the larger models) is built on click, not every rerun.
+    st.download_button("Download checkpoint (.zip)", lambda: model.checkpoint_zip(dataset),
                        file_name=f"{dataset.name}-{model.variant}-{model.model.latent_dim}.zip",
                        mime="application/zip", key="download_checkpoint")

@@ -91,8 +91,21 @@ def offer_variants(reason: str, variants: list[str], key: str) -> None:
             use_variant(variant)
 
 
+def need_data(page: str) -> bool:
+    """Whether the session's dataset is here; if not, says how to get it and points to the Model page."""
+    missing = state.missing_dataset()
+    if missing is not None:
+        st.warning(f"The {page} page shows {missing.name}'s images, and {missing.name} is not installed "
+                   f"here. {missing.hint}")
+        st.page_link(shell.page_file("model"), label="Pick another dataset on the Model page",
+                     icon=":material/model_training:")
+    return missing is None
+
+
 def need_model(page: str) -> state.CurrentModel | None:
-    """The current model, or a pointer to the Model page when there is none."""
+    """The current model, or a pointer to the Model page when there is none (or no data to show)."""
+    if not need_data(page):
+        return None
     model = state.current()
     if model is None:
         st.info(f"The {page} page works on a model: load, upload or train one first.")

@@ -87,6 +87,16 @@ def dataset() -> ImageDataset:
     return cache.named_dataset(name, st.session_state.get("data_dir") or None)
 
 
+def missing_dataset():
+    """The status of the session's named dataset when it is not installed here (with its hint), else None."""
+    name = st.session_state.dataset
+    if name in st.session_state.uploads:
+        return None
+    status = next((s for s in cache.dataset_statuses(st.session_state.get("data_dir") or None) if s.name == name),
+                  None)
+    return status if status is not None and not status.available else None
+
+
 def add_upload(filename: str, data: bytes) -> str:
     """Read an uploaded data file (kept under its own name so the dataset is 'upload:<name>')."""
     with tempfile.TemporaryDirectory() as folder:

@@ -180,10 +180,10 @@ def grid_view(model, dataset, base: np.ndarray, order: np.ndarray, low: np.ndarr
     else:
         codes = manifold_codes(base, (dx, dy), grid_values(n, gaussian, low[dy], high[dy]), cols)
         rows_note = f", z{dy} down from {codes[0, dy]:.2f} to {codes[-1, dy]:.2f}"
-    spacing = ("the inverse normal CDF of an evenly spaced unit-square grid (Kingma & Welling 2014, Fig. 4)"
+    spacing = ("by the inverse normal CDF of an evenly spaced unit-square grid (Kingma & Welling 2014, Fig. 4)"
                if gaussian else "evenly over the codes' observed range (1st-99th percentile, widened)")
     show(decode(model, codes, label), n, f"z{dx} across from {cols[0]:.2f} to {cols[-1]:.2f}{rows_note}; "
-         f"values spaced by {spacing}; other dimensions held at the start point.")
+         f"values spaced {spacing}; other dimensions held at the start point.")
 
 
 def interpolation_view(model, dataset, codes: np.ndarray, label: int | None) -> None:

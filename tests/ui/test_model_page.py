@@ -53,3 +53,31 @@ def test_a_shared_url_restores_the_shipped_model_of_that_code_size():
     assert at.query_params["code"] in ("8", ["8"])
     at.selectbox(key="variant").set_value("ae").run()
     assert at.query_params["variant"] in ("ae", ["ae"]) and "code" not in at.query_params
+
+
+def test_without_fashion_mnist_its_shipped_models_are_listed_with_how_to_get_the_data(monkeypatch):
+    """Issue 5: on a machine without the Fashion-MNIST files nothing breaks, and the gallery still
+    lists its models, each with a one-line hint."""
+    import dataclasses
+
+    import streamlit as st
+
+    from explorer.data import registry
+    from explorer.gallery import list_pretrained
+    spec = registry._DATASETS["fashion-mnist"]
+    monkeypatch.setitem(registry._DATASETS, "fashion-mnist", dataclasses.replace(spec, locate=lambda data_dir: None))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"dataset": "fashion-mnist", "variant": "deep_ae"})
+    at.run()
+    assert not at.exception
+    assert "not installed" in at.warning[0].value and "dataset-fashion-mnist" in at.warning[0].value
+    listing = " ".join(m.value for m in at.markdown)
+    for entry in list_pretrained("fashion-mnist"):
+        assert f"`{entry.variant}` code {entry.latent_dim} (" in listing
+    assert listing.count("apt-get install") >= len(list_pretrained("fashion-mnist"))
+    for page in ("latent", "traverse", "denoise", "search", "anomaly", "rbm", "compare"):
+        at.switch_page(f"explorer/ui/pages/{page}.py").run()
+        assert not at.exception, page
+        assert any("not installed" in w.value for w in at.warning), page
+    st.cache_data.clear()

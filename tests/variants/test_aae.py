@@ -37,12 +37,12 @@ def test_codes_are_closer_to_the_prior_than_a_plain_autoencoders(digits, trained
 def test_discriminator_ends_near_chance(trained_aae):
     history = trained_aae.history
     assert history[0]["discriminator_accuracy"] > 0.7  # it can tell codes from prior draws at first
-    assert abs(history[-1]["discriminator_accuracy"] - 0.5) < 0.15  # measured 0.56
+    assert abs(history[-1]["discriminator_accuracy"] - 0.5) < 0.15  # measured 0.61
 
 
 def test_reconstruction_beats_pca(digits, trained_aae):
     metrics = evaluate(trained_aae.model, digits)
-    assert metrics["ratio_to_pca"] < 0.8  # measured 0.66 (0.997 vs PCA-8's 1.52 per image)
+    assert metrics["ratio_to_pca"] < 0.8  # measured 0.49 (0.749 vs PCA-8's 1.52 per image)
     assert metrics["precision_at_10"] > 0.85  # measured 0.90
 
 
@@ -74,8 +74,10 @@ def test_gaussian_prior_samples_are_standard_normal_and_loss_has_the_encoders_te
 
 @pytest.mark.slow
 def test_mixture_prior_codes_fall_into_its_modes(digits):
-    model = train("aae", digits, make_config("aae", latent_dim=LATENT, prior="mixture"), device="cpu",
-                  seed=0).model
+    # The ring needs more adversarial pressure than N(0, I): at the default 5e-4 0.64 of the codes fell
+    # within 3 sigma of a mode, at 1e-3 (the rate the digits figures were made with) 0.87.
+    config = make_config("aae", latent_dim=LATENT, prior="mixture", adversarial_lr=1e-3)
+    model = train("aae", digits, config, device="cpu", seed=0).model
     codes = torch.from_numpy(encode_all(model, digits.x_test))[:, :2]  # (N, 2): the ring's plane
     centres = mixture_centres(LATENT)[:, :2]
     distance, component = torch.cdist(codes, centres).min(1)

@@ -5,9 +5,11 @@ from collections import Counter
 import streamlit as st
 
 from explorer.ui import compare_panels as panels
-from explorer.ui import shell, state
+from explorer.ui import shell, side_jobs, state
 
 st.title("Compare")
+if not side_jobs.need_data("Compare"):
+    st.stop()
 dataset = state.dataset()
 found = panels.entries(dataset)
 if not found:

@@ -10,6 +10,7 @@ st.title("Model")
 status = dataset_status(st.session_state.dataset) if not st.session_state.dataset.startswith("upload:") else None
 if status is not None and not status.available:
     st.warning(f"**{status.name}** is not installed here. {status.hint}")
+    model_panels.gallery_without_data(status)
 
 with st.expander("Use your own data (.npz, a .zip of images, or IDX)"):
     upload = st.file_uploader("Data file", type=["npz", "zip", "gz", "idx3-ubyte"], key="data_upload")
