@@ -27,11 +27,10 @@ from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
 from explorer.metrics import encode_all, evaluate
 from explorer.projection import PROJECTORS, save_projection, shipped_name, shown_indices
-from explorer.registry import list_variants, make_config
+from explorer.registry import get_variant, list_variants, make_config
 from explorer.training import train
 
 SEED = 0
-GAUSSIAN_LATENT_VARIANTS = ("vae", "cvae", "aae")
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def retrieval_size(variant: str) -> int:
     """Fashion-MNIST code size for retrieval. The Gaussian-prior models (VAE, CVAE, AAE) get 16:
     their prior term leaves surplus dimensions unused, so 16 hold what 30 would. The rest get 30,
     Hinton & Salakhutdinov's code size for 28x28 images."""
-    return 16 if variant in GAUSSIAN_LATENT_VARIANTS else 30
+    return 16 if get_variant(variant).model_cls.gaussian_latent else 30
 
 
 # Fashion-MNIST (60k images) settings, chosen for quality within a 2-core CPU budget and the gallery's
