@@ -17,6 +17,7 @@ A missing dataset is never fetched implicitly; :class:`DatasetStatus` says how t
 from __future__ import annotations
 
 import functools
+import gzip
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -199,8 +200,12 @@ def load_idx_dataset(name: str, location: str, class_names: tuple[str, ...]) -> 
 # --- the named datasets ----------------------------------------------------------------------
 
 def _locate_sklearn(data_dir: DataDir) -> str | None:
-    # find_spec does not import scikit-learn, so status stays cheap
-    return "scikit-learn" if importlib.util.find_spec("sklearn") is not None else None
+    """scikit-learn's bundled ``digits.csv.gz``, found without importing scikit-learn."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    return str(path) if path.is_file() else None
 
 
 @register_dataset("digits", description="1797 handwritten digits, 8x8 grey, bundled with "
@@ -210,11 +215,14 @@ def _locate_sklearn(data_dir: DataDir) -> str | None:
                   "scikit-learn`")
 def load_digits(location: str) -> ImageDataset:
     """sklearn's digits (values 0..16, divided by 16) as (N, 1, 8, 8); the split is
-    :func:`~explorer.data.dataset.split_indices` with seed 0."""
-    from sklearn.datasets import load_digits as sklearn_load_digits  # heavy: import on use only
-    bunch = sklearn_load_digits()
-    images = (bunch.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8)
-    return make_split_dataset("digits", images, bunch.target.astype(np.int64), DIGIT_CLASSES,
+    :func:`~explorer.data.dataset.split_indices` with seed 0.
+
+    The CSV is read as ``sklearn.datasets.load_digits`` reads it (64 pixel columns, then the label),
+    without importing ``sklearn.datasets``, which pulls in scipy and took 1 s of the app's cold start."""
+    with gzip.open(location, "rt") as rows:
+        table = np.loadtxt(rows, delimiter=",")  # (1797, 65)
+    images = (table[:, :-1].reshape(-1, 8, 8) / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8)
+    return make_split_dataset("digits", images, table[:, -1].astype(np.int64), DIGIT_CLASSES,
                               source="scikit-learn", seed=0)
 
 

@@ -95,7 +95,7 @@ def cached_figure(map_key: str, marks_key: str, _m: maps.Map, _shown: np.ndarray
 
 
 def quality_text(m: maps.Map) -> str:
-    q = m.quality
+    q = m.quality()
     parts = ["the codes themselves" if m.origin == "raw" else f"{m.origin} in {m.fit_seconds:.2f} s"]
     if "knn_accuracy" in q:
         parts.append(f"5-NN accuracy **{q['knn_accuracy']:.3f}**")
@@ -106,13 +106,18 @@ def quality_text(m: maps.Map) -> str:
 
 
 def map_row(all_maps: list[maps.Map], shown: np.ndarray, dataset, marks: list[list], decodes: bool) -> None:
+    """The maps, then their scores: the charts go out before the first scoring imports scikit-learn's
+    manifold module (about 2 s of a fresh server's first view)."""
+    scores = []
     for column, m, mark in zip(st.columns(len(all_maps)), all_maps, marks):
         key = f"latent.chart.{m.source}.{m.method}"
         marks_key = ";".join(f"{name}:{point[0]:.9g},{point[1]:.9g}" for name, point, _ in mark)
         column.plotly_chart(cached_figure(m.key, marks_key, m, shown, dataset, mark), key=key,
                             on_select=functools.partial(_on_select, key, decodes and m.source == "codes"),
                             selection_mode=("points", "box", "lasso"))
-        column.markdown(quality_text(m))
+        scores.append(column.empty())
+    for place, m in zip(scores, all_maps):
+        place.markdown(quality_text(m))
     st.caption(f"{len(shown)} test images. 5-NN accuracy: 5-fold cross-validated k-NN on the 2-D map; "
                "trustworthiness: are a point's 5 map neighbours among its 5 pixel-space neighbours (1 is "
                "best); silhouette: class separation on the map (-1 to 1). Click, box or lasso points to see "

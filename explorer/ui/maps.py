@@ -31,7 +31,7 @@ UMAP_SECONDS_PER_1000 = 4.5
 
 @dataclass
 class Map:
-    """One 2-D map of the shown test images, with its quality scores."""
+    """One 2-D map of the shown test images; :meth:`quality` scores it (computed on first ask)."""
     key: str                    # names the inputs, the method and the points, for caches
     title: str
     source: str                 # "codes" or "pixels"
@@ -41,7 +41,12 @@ class Map:
     state: dict | None          # the projector's arrays; None for raw codes
     origin: str                 # "fitted here", "shipped", "raw"
     fit_seconds: float
-    quality: dict
+    labels: np.ndarray | None   # (N,) classes of the shown images
+    pixels: np.ndarray          # (N, D) the shown images, for trustworthiness
+
+    def quality(self) -> dict:
+        """5-NN accuracy, trustworthiness and silhouette (cached per map across sessions)."""
+        return quality(self.key, self.points, self.labels, self.pixels)
 
 
 def shipped_path(model_key: str, dataset_name: str, source: str, method: str, n_points: int) -> Path | None:
@@ -116,8 +121,7 @@ def build_map(title: str, source: str, method: str, inputs: np.ndarray, inputs_k
             origin = "fitted here (the first UMAP: numba compiling included)"
     points = np.asarray(points, np.float32)
     key = f"{inputs_key}/{method}/{hashlib.sha1(points.tobytes()).hexdigest()[:12]}"  # a shipped map differs
-    scores = quality(key, points, labels, pixels)
-    return Map(key, title, source, method, points, inputs, state, origin, seconds, scores)
+    return Map(key, title, source, method, points, inputs, state, origin, seconds, labels, pixels)
 
 
 def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[np.ndarray, list[Map]]:

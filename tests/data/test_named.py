@@ -37,21 +37,24 @@ def write_idx_set(directory: Path, n_train: int, n_test: int = 2) -> Path:
 
 
 def test_digits_split_shapes_range_and_labels():
-    digits = registry.load_digits("scikit-learn")
+    digits = registry.load_digits(dataset_status("digits").location)
     assert digits.x_train.shape == (1437, 1, 8, 8) and digits.x_test.shape == (360, 1, 8, 8)
     assert digits.x_train.dtype == np.float32 and digits.x_train.flags.c_contiguous
     assert digits.x_train.min() == 0.0 and digits.x_train.max() == 1.0  # 0..16 divided by 16
     assert set(np.unique(digits.y_train)) == set(range(10)) and digits.y_train.dtype == np.int64
     assert digits.class_names == tuple("0123456789") and digits.input_shape == (1, 8, 8)
     train, test = split_indices(1797, seed=0)
-    from sklearn.datasets import load_digits
-    np.testing.assert_array_equal(digits.y_test, load_digits().target[test])
+    from sklearn.datasets import load_digits  # read here without it; the same numbers
+    bunch = load_digits()
+    np.testing.assert_array_equal(digits.y_test, bunch.target[test])
+    np.testing.assert_array_equal(digits.x_test[:, 0], (bunch.images[test] / 16).astype(np.float32))
     assert digits.describe() == ("digits: 1437 train + 360 test images of (1, 8, 8), 10 classes "
                                  "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
 
 
 def test_digits_fingerprint_stable_and_data_sensitive():
-    first, second = registry.load_digits("scikit-learn"), registry.load_digits("scikit-learn")
+    location = dataset_status("digits").location
+    first, second = registry.load_digits(location), registry.load_digits(location)
     assert first is not second and first.fingerprint == second.fingerprint
     assert len(first.fingerprint) == 64
     changed = first.x_train.copy()
@@ -160,7 +163,7 @@ def test_incomplete_directory_does_not_count(isolated):
 def test_list_datasets_reports_every_registered_name(isolated):
     statuses = {s.name: s for s in list_datasets()}
     assert list(statuses) == ["digits", "fashion-mnist", "mnist"]
-    assert statuses["digits"].available and statuses["digits"].location == "scikit-learn"
+    assert statuses["digits"].available and statuses["digits"].location.endswith("digits.csv.gz")
     assert not statuses["mnist"].available
 
 
