@@ -9,7 +9,7 @@ import torch
 from explorer.losses import squared_error_per_image
 from explorer.registry import build, make_config
 from explorer.search import CodeIndex
-from explorer.tensors import as_tensor
+from explorer.tensors import INFERENCE_BATCH, as_tensor
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset
@@ -30,13 +30,13 @@ def _batched(model: "Autoencoder", fn, x: np.ndarray, y: np.ndarray | None, batc
     return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
 
 
-def encode_all(model: "Autoencoder", x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 2048) -> np.ndarray:
+def encode_all(model: "Autoencoder", x: np.ndarray, y: np.ndarray | None = None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
     """(N, C, H, W) -> (N, K) codes, batched, without gradients."""
     return _batched(model, model.encode, x, y, batch_size)
 
 
 def reconstruct_all(model: "Autoencoder", x: np.ndarray, y: np.ndarray | None = None,
-                    batch_size: int = 2048) -> np.ndarray:
+                    batch_size: int = INFERENCE_BATCH) -> np.ndarray:
     """(N, C, H, W) -> (N, C, H, W) reconstructions."""
     return _batched(model, model.reconstruct, x, y, batch_size)
 
@@ -203,7 +203,7 @@ def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, tes
 MAP_QUALITY_POINTS = 2000  # maps are scored on a seeded subsample of at most this many points
 
 
-def decode_all(model: "Autoencoder", z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 2048) -> np.ndarray:
+def decode_all(model: "Autoencoder", z: np.ndarray, y: np.ndarray | None = None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
     """(N, K) codes -> (N, C, H, W) images in [0, 1], batched, without gradients."""
     return _batched(model, model.decode, np.asarray(z, np.float32), y, batch_size)
 

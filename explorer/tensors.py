@@ -6,6 +6,11 @@ import warnings
 import numpy as np
 import torch
 
+# Images per forward pass when encoding, decoding or scoring whole splits without gradients. On the
+# 2-core CPU, 10k Fashion-MNIST test images through conv_ae (32 channels) took 1.6 s at 256 and 4.4 s
+# at 2048 (the activations leave the cache); the MLPs were as fast at 256 as at 2048.
+INFERENCE_BATCH = 256
+
 
 def as_tensor(array: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """A tensor sharing ``array``'s memory on the CPU (one copy to another device).

@@ -23,7 +23,7 @@ from explorer.devices import autocast, resolve_device
 from explorer.errors import ConfigError
 from explorer.losses import squared_error_per_image
 from explorer.registry import build
-from explorer.tensors import as_tensor
+from explorer.tensors import INFERENCE_BATCH, as_tensor
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset
@@ -144,7 +144,7 @@ class Trainer:
     """Fits ``model`` on a dataset. ``status`` ends as finished, stopped or diverged."""
 
     def __init__(self, model: "Autoencoder", *, device: str = "auto", seed: int = 0,
-                 callbacks: Sequence[Callback] = (), eval_batch_size: int = 2048, precision: str = "fp32"):
+                 callbacks: Sequence[Callback] = (), eval_batch_size: int = INFERENCE_BATCH, precision: str = "fp32"):
         self.model = model
         self.device = resolve_device(device)
         self.precision = precision
@@ -270,7 +270,7 @@ def train(variant: str, dataset: "ImageDataset", config=None, *, device: str = "
 
 
 @torch.inference_mode()
-def mean_squared_error_per_image(model: "Autoencoder", x: Tensor, y: Tensor | None, batch_size: int = 2048) -> float:
+def mean_squared_error_per_image(model: "Autoencoder", x: Tensor, y: Tensor | None, batch_size: int = INFERENCE_BATCH) -> float:
     """Squared error summed over pixels, averaged over the images of ``x``."""
     was_training = model.training
     model.eval()

@@ -48,6 +48,15 @@ def neighbour_matches(index_key: str, metric: str, _index: CodeIndex, _test: np.
     return _dataset.y_train[neighbours] == _dataset.y_test[picked][:, None]
 
 
+def test_matches(current, dataset, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`neighbour_matches` of the test codes and of the test pixels under ``metric``."""
+    codes = neighbour_matches(f"codes:{current.key}", metric, code_index(current.key, metric, current.model, dataset),
+                              cache.codes(current.key, "test", current.model, dataset), dataset)
+    pixels = neighbour_matches(f"pixels:{dataset.fingerprint}", metric, pixel_index(dataset.fingerprint, metric, dataset),
+                               dataset.x_test.reshape(len(dataset.x_test), -1), dataset)
+    return codes, pixels
+
+
 def average_precision(matches: np.ndarray, k: int) -> float:
     """Mean label precision@k over the test queries (as :func:`explorer.metrics.precision_at_k`)."""
     return float(matches[:, :k].mean())

@@ -14,7 +14,7 @@ import torch
 
 from explorer import metrics
 from explorer.plots import mosaic
-from explorer.tensors import as_tensor
+from explorer.tensors import INFERENCE_BATCH, as_tensor
 from explorer.ui import cache, query
 
 SLIDERS_IN_VIEW = 12
@@ -84,9 +84,9 @@ def dimension_scores(model_key: str, _model, _dataset) -> tuple[np.ndarray, str]
         _model.eval()
         total = np.zeros(_model.latent_dim)
         with torch.inference_mode():
-            for start in range(0, len(x), 2048):
-                xb = as_tensor(x[start:start + 2048])
-                yb = as_tensor(y[start:start + 2048]) if y is not None else None
+            for start in range(0, len(x), INFERENCE_BATCH):
+                xb = as_tensor(x[start:start + INFERENCE_BATCH])
+                yb = as_tensor(y[start:start + INFERENCE_BATCH]) if y is not None else None
                 total += _model.kl_per_dimension(xb, yb).double().numpy() * len(xb)
         _model.train(was_training)
         return total / len(x), "KL"
