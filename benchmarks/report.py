@@ -66,9 +66,9 @@ def _interaction(results: dict) -> tuple[str, bool | None]:
     measured = [m for runs in results.get("interaction", {}).values() for m in runs]
     if not measured:
         return "n/a", None
-    worst = max(measured, key=lambda m: m["median_ms"])
-    return (f"slowest median {worst['median_ms']:.0f} ms ({worst['page']}: {worst['interaction']}) over "
-            f"{len(measured)} interactions", worst["median_ms"] < 300)
+    worst = max(measured, key=lambda m: m["max_ms"])  # "every interaction": the slowest single rerun
+    return (f"slowest rerun {worst['max_ms']:.0f} ms ({worst['page']}: {worst['interaction']}; its median "
+            f"{worst['median_ms']:.0f} ms) over {len(measured)} interactions", worst["max_ms"] < 300)
 
 
 GOALS: list[tuple[str, str, Check]] = [

@@ -194,11 +194,14 @@ def write_gallery_readme(root: Path) -> Path:
     for entry in list_pretrained(root=root):
         card = entry.card
         m = card.get("metrics", {})
-        lines.append(f"| {entry.dataset} | {entry.variant} | {entry.latent_dim} | {card.get('epochs', '–')} | "
+        mark = "†" if m.get("side_information") else ""
+        lines.append(f"| {entry.dataset} | {entry.variant}{mark} | {entry.latent_dim} | {card.get('epochs', '–')} | "
                      f"{card.get('train_seconds', '–')} | {card.get('device', '–')} | "
                      f"{m.get('test_sq_err_per_image', float('nan')):.3f} | {m.get('pca_sq_err_per_image', float('nan')):.3f} | "
                      f"{m.get('ratio_to_pca', float('nan')):.2f} | {_fmt(m.get('precision_at_10'))} | "
                      f"{_fmt(m.get('precision_at_10_pixels'))} |")
+    lines += ["", "† Reconstructs from side information as well as the code (conv_ae: its max-pooling switches; "
+              "cvae: the class label), so its error is not a same-size comparison with PCA."]
     path = root / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path
