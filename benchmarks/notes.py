@@ -36,7 +36,7 @@ def _throughput(results: dict) -> list[str]:
             f"{tuned['ratio']:.2f}x but reaches test error {tuned['test_error']:.2f} against the peer's "
             f"{summary['plain']['test_error']:.2f} after the same epochs (a quarter of the updates), so it is not "
             f"adopted. Threads in use at each epoch's end: {summary['trainer'].get('threads_chosen')}."
-            + _bf16_sentence(summary), "",
+            + _bf16_sentence(summary, results), "",
             "Not adopted, with their lever rows: denormal flushing (no difference beyond noise, also in rotated "
             "A/B runs on trained ELU and sigmoid nets and an RBM with their optimiser state). Opt-in, not the "
             "default: bf16 autocast (`--precision bf16`, the *bf16 autocast* rows), which runs the matmuls in "
@@ -45,15 +45,27 @@ def _throughput(results: dict) -> list[str]:
             "reproduced exactly in fp32, and on CPUs without bf16 instructions it is emulated and slower.", ""]
 
 
-def _bf16_sentence(summary: dict) -> str:
+def _bf16_sentence(summary: dict, results: dict) -> str:
     bf16 = summary.get("trainer_bf16")
     if bf16 is None:
         return ""
-    return (f" In fp32 both loops spend most of a step in the same matmuls (77% of self CPU time in an "
-            f"earlier torch.profiler run of the Trainer), which caps "
-            f"the Trainer's own levers near {summary['trainer']['ratio']:.1f}x; with bf16 autocast the Trainer "
-            f"runs at {bf16['ratio']:.2f}x, test error {bf16['test_error']:.2f} against the peer's "
-            f"{summary['plain']['test_error']:.2f}.")
+    share = results.get("profile", {}).get("matmul_share")
+    floor = results.get("gemm_floor", {})
+    text = (f" In fp32 both loops spend most of a step in the same matrix products"
+            + (f" ({share:.0%} of the Trainer's self CPU time in this run's torch.profiler table below)"
+               if share is not None else "") + ".")
+    if "fp32" in floor:
+        text += (f" Those products alone, timed back to back with nothing else, take "
+                 f"{floor['fp32']['seconds'] * 1e3:.2f} ms a step in fp32: no fp32 loop on this machine can run "
+                 f"faster than {floor['fp32']['max_ratio']:.2f}x the plain loop, so the 2.0x goal is out of reach "
+                 f"in fp32 whatever the loop does" if floor['fp32']['max_ratio'] < 2.0 else
+                 f" Those products alone take {floor['fp32']['seconds'] * 1e3:.2f} ms a step in fp32, a ceiling of "
+                 f"{floor['fp32']['max_ratio']:.2f}x the plain loop")
+        if "bf16" in floor:
+            text += f"; in bf16 they take {floor['bf16']['seconds'] * 1e3:.2f} ms ({floor['bf16']['max_ratio']:.2f}x)"
+        text += "."
+    return text + (f" With bf16 autocast the Trainer runs at {bf16['ratio']:.2f}x, test error "
+                   f"{bf16['test_error']:.2f} against the peer's {summary['plain']['test_error']:.2f}.")
 
 
 def _quality(results: dict) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +27,8 @@ from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
 from explorer.metrics import encode_all, evaluate
 from explorer.projection import PROJECTORS, save_projection, shipped_name, shown_indices
-from explorer.registry import get_variant, list_variants, make_config
+from explorer.recipes import FASHION_MAP_VARIANTS, tuned_config
+from explorer.registry import get_variant, list_variants
 from explorer.training import train
 
 SEED = 0
@@ -38,7 +39,6 @@ class PlanEntry:
     dataset: str
     variant: str
     latent_dim: int
-    config: dict = field(default_factory=dict)   # overrides of the variant's defaults
 
     @property
     def folder_name(self) -> str:
@@ -55,47 +55,16 @@ def retrieval_size(variant: str) -> int:
     return 16 if get_variant(variant).model_cls.gaussian_latent else 30
 
 
-# Fashion-MNIST (60k images) settings, chosen for quality within a 2-core CPU budget and the gallery's
-# 40 MB: deep_ae and dbn_ae keep the paper's 1000-500-250 stack at code 30 (Hinton & Salakhutdinov's
-# comparison); the other MLP variants use 512-256, which measured close at a fifth of the bytes.
-_MLP_512 = {"hidden": "512,256", "batch_size": 128, "epochs": 10}
-FASHION_OVERRIDES: dict[str, dict] = {
-    "deep_ae": {"batch_size": 128, "epochs": 15},
-    # The paper's minibatch of 100; fine-tuning Adam at the digits default 1e-2 stalled at 0.80x PCA-30.
-    "dbn_ae": {"batch_size": 100, "epochs": 15, "pretrain_epochs": 5, "lr": 2e-3},
-    "stacked_ae": {**_MLP_512, "epochs": 8, "pretrain_epochs": 3},
-    "sparse_ae": _MLP_512, "contractive_ae": _MLP_512,
-    # Masking noise (Vincent et al. 2008) at 0.1: the digits default 0.25 left the clean-input error at
-    # 1.4x PCA-30 (the inputs it trains on carry a quarter less ink than the clean ones); 0.1 reached
-    # 0.79x after 4 epochs, Gaussian 0.2 0.94x.
-    "denoising_ae": {**_MLP_512, "noise": "masking", "noise_level": 0.1},
-    "vae": {"batch_size": 128, "epochs": 15}, "cvae": {"batch_size": 128, "epochs": 15},
-    # The VAE's width (the paper's 1000-1000 is 7.5 MB). 5 epochs: the test error stays at 12.7-13.0 after
-    # that while the discriminator keeps winning (its accuracy 0.81 after 5 epochs, 0.94 after 15).
-    "aae": {"batch_size": 128, "epochs": 5, "hidden": "512"},
-    "conv_ae": {"batch_size": 128, "epochs": 10}, "lstm_ae": {"batch_size": 128, "epochs": 10},
-    "ae": {"batch_size": 128, "epochs": 10}, "rbm": {"epochs": 5},
-}
-# The 2-D map models: H&S Fig. 3's 2-D code, with a half-width stack to stay within the size budget.
-FASHION_MAP_VARIANTS = ("deep_ae", "vae", "cvae", "aae", "dbn_ae")
-FASHION_MAP_OVERRIDES: dict[str, dict] = {"deep_ae": {"hidden": "500,250,125"}, "dbn_ae": {"hidden": "500,250,125"}}
-
-
 def build_plan() -> list[PlanEntry]:
     names = [spec.name for spec in list_variants() if spec.name != "pca"]
     plan = [PlanEntry("digits", name, k) for name in names for k in (2, 8)]
-    plan += [PlanEntry("fashion-mnist", name, retrieval_size(name), FASHION_OVERRIDES.get(name, {})) for name in names]
-    plan += [PlanEntry("fashion-mnist", name, 2, {**FASHION_OVERRIDES.get(name, {}),
-                                                  **FASHION_MAP_OVERRIDES.get(name, {})})
-             for name in FASHION_MAP_VARIANTS if name in names]
+    plan += [PlanEntry("fashion-mnist", name, retrieval_size(name)) for name in names]
+    plan += [PlanEntry("fashion-mnist", name, 2) for name in FASHION_MAP_VARIANTS if name in names]
     return plan
 
 
 def entry_config(entry: PlanEntry, n_train: int):
-    config = make_config(entry.variant, latent_dim=entry.latent_dim)
-    if hasattr(config, "scaled_to"):
-        config = config.scaled_to(n_train)
-    return config.replace(**entry.config)
+    return tuned_config(entry.variant, entry.dataset, n_train, entry.latent_dim)
 
 
 def is_current(folder: Path, config_dict: dict) -> bool:

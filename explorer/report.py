@@ -15,7 +15,8 @@ from explorer.checkpoint import load
 from explorer.errors import CheckpointError
 from explorer.gallery import find_pretrained
 from explorer.metrics import encode_all, evaluate, knn_accuracy, linear_probe_accuracy
-from explorer.registry import list_variants, make_config
+from explorer.recipes import tuned_config
+from explorer.registry import list_variants
 from explorer.training import train
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def report_row(model: "Autoencoder", dataset: "ImageDataset", train_seconds: flo
 def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source: str, *, epochs_scale: float = 1.0,
                  device: str = "auto", seed: int = 0, callbacks=()) -> tuple["Autoencoder", float | None]:
     """A model for the table: loaded from ``pretrained``/a folder of ``<variant>-<latent>`` checkpoints,
-    else trained with the variant's defaults (epochs scaled to the dataset, times ``epochs_scale``)."""
+    else trained as the gallery trains it (:func:`explorer.recipes.tuned_config`: the variant's
+    defaults with epochs scaled to the dataset, the dataset's tuned settings, times ``epochs_scale``)."""
     if source != "train":
         folder = (find_pretrained(dataset.name, variant, latent_dim) if source == "pretrained"
                   else None) or None
@@ -58,9 +60,7 @@ def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source:
         except CheckpointError:
             if source != "pretrained":
                 raise
-    config = make_config(variant, latent_dim=latent_dim)
-    if hasattr(config, "scaled_to"):
-        config = config.scaled_to(len(dataset.x_train), epochs_scale, minimum=1)
+    config = tuned_config(variant, dataset.name, len(dataset.x_train), latent_dim, epochs_scale, minimum_epochs=1)
     started = time.perf_counter()
     trainer = train(variant, dataset, config, device=device, seed=seed, callbacks=callbacks)
     return trainer.model, round(time.perf_counter() - started, 2)

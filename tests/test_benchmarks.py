@@ -44,7 +44,25 @@ def test_every_section_and_row_is_there(quick):
     assert pages == {"traverse", "latent", "denoise", "search", "anomaly", "compare", "model"}, pages
     assert sum(section == "4 projection" and "fresh process" in name for section, name in names) == 3
     assert [goal["name"] for goal in payload["goals"]] == [name for name, _, _ in report.GOALS]
-    assert {goal["value"] for goal in payload["goals"]} <= {"met", "MISSED", "n/a"}
+    assert {goal["value"] for goal in payload["goals"]} <= {"met", "MISSED", "n/a",
+                                                            "met in bf16 only (opt-in --precision bf16)"}
+    floors = [name for section, name in names if section == "1 throughput" and "matrix products alone" in name]
+    assert len(floors) == 2 and "fp32" in floors[0] and "bf16" in floors[1], floors
+
+
+def throughput_results(fp32: float, bf16: float, bf16_error: float = 10.0) -> dict:
+    side = {"batch": 128, "test_error": 10.0}
+    return {"throughput": {"deep_ae": {"plain": {"test_error": 10.0},
+                                       "trainer": {**side, "ratio": fp32, "precision": "fp32"},
+                                       "trainer_bf16": {**side, "ratio": bf16, "precision": "bf16",
+                                                        "test_error": bf16_error}}}}
+
+
+def test_the_throughput_goal_says_which_precision_met_it():
+    assert report._throughput(throughput_results(2.1, 3.0))[1] is True
+    assert report._throughput(throughput_results(1.2, 2.2))[1] == "met in bf16 only (opt-in --precision bf16)"
+    assert report._throughput(throughput_results(1.2, 2.2, bf16_error=10.5))[1] is False  # bought with quality
+    assert report._throughput(throughput_results(1.2, 1.5))[1] is False
 
 
 def test_no_section_crashed_and_absent_parts_say_why(quick):
@@ -72,6 +90,9 @@ def test_numbers_are_sane(quick):
         assert stats["calls"] == payload["sizes"]["latency_calls"]
     quality = payload["results"]["quality"]
     assert quality["threshold"] == pytest.approx(0.75 * quality["pca_error"])
+    assert 0 < payload["results"]["profile"]["matmul_share"] < 1
+    for floor in payload["results"]["gemm_floor"].values():
+        assert floor["seconds"] > 0 and floor["max_ratio"] > 0
 
 
 def test_markdown_has_goals_and_every_row_and_results_md_is_left_alone(quick):

@@ -5,14 +5,18 @@ import json
 
 import pytest
 
-from explorer import pretrain
+from explorer import pretrain, recipes
 from explorer.checkpoint import load
+from explorer.gallery import list_pretrained
+
+TRAIN_SIZES = {"digits": 1437, "fashion-mnist": 60_000}  # the documented splits
 
 
 @pytest.fixture
 def tiny_plan(monkeypatch):
-    plan = [pretrain.PlanEntry("digits", "ae", 2, {"epochs": 2}), pretrain.PlanEntry("digits", "pca", 3)]
+    plan = [pretrain.PlanEntry("digits", "ae", 2), pretrain.PlanEntry("digits", "pca", 3)]
     monkeypatch.setattr(pretrain, "build_plan", lambda: plan)
+    monkeypatch.setitem(recipes.OVERRIDES, "digits", {"ae": {"epochs": 2}})
     return plan
 
 
@@ -56,3 +60,21 @@ def test_plan_covers_the_gallery():
     assert digits == {(v, k) for v in variants for k in (2, 8)}
     assert {v for v, _ in fashion} == variants
     assert {("deep_ae", 2), ("vae", 2), ("cvae", 2), ("aae", 2), ("dbn_ae", 2)} <= fashion
+
+
+def test_every_shipped_card_was_trained_with_todays_recipe():
+    """The plan's configs (the recipes that ``report`` trains with too) are the shipped ones, so
+    ``pretrain`` on a fresh clone finds the gallery up to date and retrains nothing."""
+    shipped = {(e.dataset, e.variant, e.latent_dim): e.card for e in list_pretrained()}
+    for entry in pretrain.build_plan():
+        card = shipped[(entry.dataset, entry.variant, entry.latent_dim)]
+        assert pretrain.entry_config(entry, TRAIN_SIZES[entry.dataset]).to_dict() == card["config"], entry
+
+
+def test_report_and_gallery_train_alike_and_epochs_scale_reaches_tuned_epochs():
+    gallery = recipes.tuned_config("aae", "fashion-mnist", 60_000, 16)
+    assert gallery.epochs == 5 and gallery.hidden == "512"
+    halved = recipes.tuned_config("aae", "fashion-mnist", 60_000, 16, epochs_scale=0.4)
+    assert halved.epochs == 2 and halved.hidden == "512"
+    assert recipes.tuned_config("deep_ae", "fashion-mnist", 60_000, 2).hidden == "500,250,125"  # the 2-D map model
+    assert recipes.tuned_config("deep_ae", "digits", 1437, 8).epochs == 200  # digits: the defaults

@@ -23,10 +23,11 @@ from explorer.projection import (UMAP_COMPILED, from_state, make_projector, read
                                  shown_indices, warm_umap_in_background)
 from explorer.ui import cache
 
-# Measured on the shared 2-core machine (load ~10): compiling 21-37 s; later fits of Fashion-MNIST
-# pixels 0.8 s (360 points), 3.3 s (1000), 8.9 s (2000), about the same for 16-D codes.
-UMAP_COMPILE_SECONDS = 30
-UMAP_SECONDS_PER_1000 = 4.5
+# Measured on the 2-core machine, quiet (python -m benchmarks, projection rows): a fit of 10k Fashion-MNIST
+# codes 7.8 s, of 10k pixels 12 s, once numba's code is compiled; compiling it, the first time on a
+# machine (projection.import_umap caches it on disk after that), about 20 s more.
+UMAP_COMPILE_SECONDS = 20
+UMAP_SECONDS_PER_1000 = 1.2
 
 
 @dataclass
@@ -101,8 +102,8 @@ def umap_estimate(n_points: int) -> str:
     seconds = max(1, round(UMAP_SECONDS_PER_1000 * n_points / 1000))
     if UMAP_COMPILED.is_set():
         return f"UMAP of {n_points} points: about {seconds} s…"
-    return (f"UMAP of {n_points} points: the first UMAP in this server compiles numba code first, up to "
-            f"{UMAP_COMPILE_SECONDS + seconds} s (later maps take about {seconds} s)…")
+    return (f"UMAP of {n_points} points: about {seconds} s, up to {UMAP_COMPILE_SECONDS + seconds} s if this is "
+            "the first UMAP on this machine (numba compiles its code once, then keeps it on disk)…")
 
 
 def build_map(title: str, source: str, method: str, inputs: np.ndarray, inputs_key: str, shipped: Path | None,
@@ -144,7 +145,7 @@ def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[np.ndar
 
 @st.cache_resource(show_spinner=False)
 def start_umap_warmup():
-    """Once per server process, at the first page view: compile UMAP's numba code in a background
-    thread (measured: ~28 s of compiling, after which the first map of 360 points takes 0.8 s
-    instead of 21 s; the page thread keeps running meanwhile)."""
+    """Once per server process, after the first page view: load (or, the first time on a machine,
+    compile) UMAP's numba code in a background thread. Measured in a fresh process with the disk cache
+    filled: the first 10k-point map 7.8 s after a warm-up against 10.2 s without one (benchmarks)."""
     return warm_umap_in_background()

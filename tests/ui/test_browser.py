@@ -156,6 +156,11 @@ def walk(page, server: str) -> None:
     for path in paths:  # each URL opens its page (a fresh session each: no model yet unless one ships)
         open_path(page, server, path)
         assert page.locator("h1").first.is_visible(), path
+        if path == "latent":  # issue 5: a fresh start draws the maps from shipped weights, nothing trained
+            assert "pretrained" in page.locator('[data-testid="stSidebar"]').inner_text()
+            drawn = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] '
+                + '[data-testid="stPlotlyChart"]')].filter(c => c.querySelector('.main-svg')).length""")
+            assert drawn >= 3, f"{drawn} maps drawn"  # codes, PCA and UMAP of the pixels
     train_tiny_model(page, server)
     for path in paths:  # the same session now has a model: the pages through the sidebar, model kept
         go(page, path)
