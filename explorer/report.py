@@ -56,7 +56,8 @@ def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source:
         path = folder.path if folder else Path(source) / f"{variant}-{latent_dim}"
         try:
             checkpoint = load(path)
-            return checkpoint.model, checkpoint.metrics.get("train_seconds")
+            card = folder.card if folder else {}  # a shipped model's training time is on its card
+            return checkpoint.model, card.get("train_seconds", checkpoint.metrics.get("train_seconds"))
         except CheckpointError:
             if source != "pretrained":
                 raise

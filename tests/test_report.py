@@ -35,3 +35,11 @@ def test_report_command_json(capsys):
     assert code == 0 and rows[0]["variant"] == "pca" and rows[0]["latent_dim"] == 3
     assert {"knn_accuracy", "linear_probe_accuracy", "train_seconds", "test_sq_err_per_image",
             "precision_at_10"} <= set(rows[0])
+
+
+def test_shipped_models_are_loaded_with_the_training_time_on_their_card(digits):
+    from explorer.gallery import find_pretrained
+    row, = build_report(digits, 8, variants=["deep_ae"], source="pretrained")
+    card = find_pretrained("digits", "deep_ae", 8).card
+    assert row["train_seconds"] == card["train_seconds"] > 0
+    assert row["test_sq_err_per_image"] == card["metrics"]["test_sq_err_per_image"]  # loaded, not retrained
