@@ -179,7 +179,8 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
     report.add_argument("--data-dir")
     report.add_argument("--latent-dim", type=int, default=8)
     report.add_argument("--epochs-scale", type=float, default=1.0,
-                        help="multiply each variant's default epochs (scaled to the dataset size)")
+                        help="multiply every variant's epochs (its defaults scaled to the dataset size, "
+                             "or the dataset's tuned settings in explorer/recipes.py)")
     report.add_argument("--source", default="train",
                         help="train, pretrained (shipped weights, training what is missing) or a folder of "
                              "<variant>-<latent> checkpoints")
