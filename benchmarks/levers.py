@@ -27,6 +27,7 @@ class Setting:
     adam: str = "fused"       # fused (explorer's adam()) | foreach | loop (torch's CPU default)
     batch: int = 128
     bf16: bool = False        # torch.autocast("cpu", bfloat16): the Trainer's precision="bf16" option
+    compiled: bool = False    # torch.compile (inductor) of the model's loss
 
 
 def _adam(parameters, kind: str) -> torch.optim.Adam:
@@ -34,14 +35,18 @@ def _adam(parameters, kind: str) -> torch.optim.Adam:
     return torch.optim.Adam(parameters, lr=1e-3, **options)
 
 
-def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int, steps: int) -> dict[str, float]:
-    """Median samples/s of each setting over ``rounds`` x ``steps`` timed steps (first of each round untimed)."""
+def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int,
+           steps: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median samples/s of each setting over ``rounds`` x ``steps`` timed steps (first of each round
+    untimed), and the seconds of each compiled setting's first step (its compiling)."""
     copies = {}
     for name, setting in settings.items():
         own = copy.deepcopy(model).train()
-        copies[name] = (own, _adam(own.parameters(), setting.adam))
+        copies[name] = (own, torch.compile(own.loss) if setting.compiled else own.loss,
+                        _adam(own.parameters(), setting.adam))
     threads = torch.get_num_threads()
     rates: dict[str, list[float]] = {name: [] for name in settings}
+    first_step: dict[str, float] = {}
     generator = torch.Generator().manual_seed(0)
     names = list(settings)
     try:
@@ -50,21 +55,24 @@ def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int, st
                 setting = settings[name]
                 torch.set_flush_denormal(setting.flush)
                 torch.set_num_threads(setting.threads)
-                own, optimizer = copies[name]
+                own, loss_of, optimizer = copies[name]
                 for step in range(steps + 1):
                     batch = x[torch.randint(0, len(x), (setting.batch,), generator=generator)]
                     start = time.perf_counter()
                     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=setting.bf16):
-                        loss = sum(own.loss(batch).values())
+                        loss = sum(loss_of(batch).values())
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
                     if step:
                         rates[name].append(setting.batch / (time.perf_counter() - start))
+                    else:
+                        first_step.setdefault(name, time.perf_counter() - start)
     finally:
         torch.set_flush_denormal(False)  # torch's default; it has no getter to restore from
         torch.set_num_threads(threads)
-    return {name: median(values) for name, values in rates.items()}
+    compiling = {name: first_step[name] for name, setting in settings.items() if setting.compiled}
+    return {name: median(values) for name, values in rates.items()}, compiling
 
 
 def training_rows(model, dataset, sizes: Sizes, threads: int) -> list[Row]:
@@ -78,18 +86,33 @@ def training_rows(model, dataset, sizes: Sizes, threads: int) -> list[Row]:
                 "for-loop Adam (torch's CPU default)": replace(reference, adam="loop"),
                 f"batch {sizes.tuned_batch} (per sample; costs quality per epoch)": replace(reference, batch=sizes.tuned_batch),
                 "bf16 autocast (the Trainer's opt-in precision='bf16')": replace(reference, bf16=True)}
-    if not sizes.quick and other_threads != threads:  # on a busy machine: minutes for a few steps
-        settings[f"{other_threads} thread(s)"] = replace(reference, threads=other_threads)
+    if not sizes.quick:  # compiling takes 10-25 s a setting; a busy machine makes threads a matter of minutes
+        settings["torch.compile of the loss (not adopted)"] = replace(reference, compiled=True)
+        settings["torch.compile of the loss, bf16 autocast"] = replace(reference, compiled=True, bf16=True)
+        if other_threads != threads:
+            settings[f"{other_threads} thread(s)"] = replace(reference, threads=other_threads)
     rounds, steps = (1, 2) if sizes.quick else (2 * len(settings), 4)
-    rates = _rates(model, x, settings, rounds, steps)
+    rates, compiling = _rates(model, x, settings, rounds, steps)
     base = rates["reference"]
     out = [Row("0 levers", f"reference (the Trainer): fused Adam, {threads} thread(s), batch 128",
                f"{base:.0f} samples/s", "deep_ae-30 training steps", {"samples_per_s": base})]
+    eager = {setting: rates[name] for name, setting in settings.items()}  # the same setting, uncompiled
     for name, rate in rates.items():
         if name != "reference":
+            uncompiled = eager.get(replace(settings[name], compiled=False), base)
+            paid = (f"; compiling took {compiling[name]:.1f} s, paid back against the same setting uncompiled "
+                    f"after {_payback_steps(compiling[name], uncompiled, rate)} steps of batch 128"
+                    if name in compiling else "")
             out.append(Row("0 levers", f"... with {name}", f"{rate / base:.2f}x reference",
-                           f"{rate:.0f} samples/s", {"ratio": rate / base, "samples_per_s": rate}))
+                           f"{rate:.0f} samples/s{paid}", {"ratio": rate / base, "samples_per_s": rate,
+                                                          **({"compile_s": compiling[name]} if paid else {})}))
     return out
+
+
+def _payback_steps(compile_s: float, base_rate: float, rate: float, batch: int = 128) -> str:
+    """Steps after which a faster compiled step has saved its compiling time ("never" if not faster)."""
+    saved_per_step = batch / base_rate - batch / rate
+    return f"{compile_s / saved_per_step:,.0f}" if saved_per_step > 0 else "never"
 
 
 def decode_rows(model, codes, sizes: Sizes) -> list[Row]:

@@ -79,7 +79,17 @@ def _quality(results: dict) -> list[str]:
     return [f"Time to quality: deep_ae-30 at batch {quality['batch']}, lr {quality['lr']:.0e} {reached} to pass "
             f"{quality['threshold']:.2f} (0.75 x PCA-30); an epoch took {per_epoch:.1f} s of training (median, "
             f"test pass apart), {60_000 / per_epoch:.0f} samples/s. The 60 s goal at {epochs} epochs needs about "
-            f"{needed:.0f} samples/s with the test passes.", ""]
+            f"{needed:.0f} samples/s with the test passes." + _quality_bf16(results), ""]
+
+
+def _quality_bf16(results: dict) -> str:
+    bf16 = results.get("quality_bf16")
+    if not bf16:
+        return ""
+    reached = (f"passed it after {bf16['epochs']} epochs, {bf16['seconds']:.1f} s" if bf16["seconds"] is not None
+               else f"had not passed it after {bf16['epochs']} epochs")
+    return (f" The same run with the opt-in bf16 autocast {reached} (an epoch {bf16['epoch_seconds']:.1f} s, "
+            f"test error {bf16['test_error']:.2f} at the end).")
 
 
 def _fresh_umap(results: dict) -> list[str]:

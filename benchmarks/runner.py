@@ -73,7 +73,13 @@ def training_sections(run: Run, dataset, cpu: torch.device) -> dict:
         run.results["quality"] = result
         return [throughput.quality_row(result)]
 
+    def quality_bf16():
+        result, _ = throughput.time_to_quality(dataset, sizes, cpu, sizes.quality_batch, sizes.quality_lr, "bf16")
+        run.results["quality_bf16"] = result
+        return [throughput.quality_row(result)]
+
     run.section("2 time to quality", "deep_ae-30", quality)
+    run.section("2 time to quality", "deep_ae-30, bf16", quality_bf16)
     return out
 
 

@@ -191,8 +191,10 @@ class _StopAtQuality(Callback):
             trainer.request_stop()
 
 
-def time_to_quality(dataset, sizes: Sizes, device: torch.device, batch: int, lr: float) -> tuple[dict, object]:
-    """Wall time (per-epoch test passes included) for deep_ae-30 to reach 0.75 x PCA-30's test error."""
+def time_to_quality(dataset, sizes: Sizes, device: torch.device, batch: int, lr: float,
+                    precision: str = "fp32") -> tuple[dict, object]:
+    """Wall time (per-epoch test passes included) for deep_ae-30 to reach 0.75 x PCA-30's test error,
+    with the Trainer at ``precision`` (fp32, the default, or the opt-in bf16 autocast)."""
     pca = pca_baseline(dataset, bdata.LATENT["deep_ae"])
     pca_error = mean_squared_error_per_image(pca, as_tensor(dataset.x_test), None)
     threshold = QUALITY_FACTOR * pca_error
@@ -200,8 +202,8 @@ def time_to_quality(dataset, sizes: Sizes, device: torch.device, batch: int, lr:
     stop = _StopAtQuality(threshold, sizes.quality_budget_s)
     model = bdata.model("deep_ae", dataset, cfg)
     _sync(device)
-    trainer = Trainer(model, device=str(device), seed=0, callbacks=[stop]).fit(dataset)
-    result = {"pca_error": pca_error, "threshold": threshold, "seconds": stop.reached_s,
+    trainer = Trainer(model, device=str(device), seed=0, callbacks=[stop], precision=precision).fit(dataset)
+    result = {"pca_error": pca_error, "threshold": threshold, "seconds": stop.reached_s, "precision": precision,
               "epochs": len(trainer.history), "test_error": trainer.history[-1]["test_sq_err"],
               "batch": batch, "lr": lr, "budget_s": sizes.quality_budget_s,
               "epoch_seconds": median([r["seconds"] for r in trainer.history])}
@@ -210,9 +212,11 @@ def time_to_quality(dataset, sizes: Sizes, device: torch.device, batch: int, lr:
 
 def quality_row(result: dict, section: str = "2 time to quality") -> Row:
     where = f"batch {result['batch']}, lr {result['lr']:.1e}; PCA-30 {result['pca_error']:.2f}"
+    precision = result.get("precision", "fp32")
     if result["seconds"] is None:
         value = f"not reached in {result['epochs']} epochs / {result['budget_s']:.0f} s budget"
     else:
         value = f"{result['seconds']:.1f} s ({result['epochs']} epochs)"
-    return Row(section, f"deep_ae-30 to test error <= {result['threshold']:.2f}", value,
+    return Row(section, f"deep_ae-30 to test error <= {result['threshold']:.2f}"
+               + (", bf16 autocast (opt-in)" if precision == "bf16" else ""), value,
                f"{where}; reached {result['test_error']:.2f}", result)

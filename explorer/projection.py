@@ -23,6 +23,7 @@ numba code, and the saved state is plain arrays (``.npz``, never pickle).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import threading
 import time
 import warnings
@@ -323,9 +324,20 @@ def shown_indices(n_test: int, n_points: int = DEFAULT_MAP_POINTS) -> np.ndarray
     return map_subsample(n_test, n_points)
 
 
+# Modules that ``import umap`` brings in and that other code reads from ``sys.modules`` without
+# importing (plotly's validators take ``sys.modules.get("pandas")`` to test for a Series): imported
+# by the warm-up thread, a page drawing a chart at that moment saw a half-initialised pandas and
+# failed ("partially initialized module 'pandas' has no attribute 'Series'").
+PEEKED_MODULES = ("pandas",)
+
+
 def warm_umap_in_background(n_points: int = 64) -> threading.Thread:
     """Start a daemon thread that fits UMAP once on a few random points, so numba compiles its code
-    before a user asks for a map (the first fit in a process otherwise spends ~30 s compiling)."""
+    before a user asks for a map (the first fit in a process otherwise spends ~30 s compiling).
+    :data:`PEEKED_MODULES` are imported here, in the caller's thread, before the thread starts."""
+    for name in PEEKED_MODULES:
+        importlib.import_module(name)
+
     def warm() -> None:
         points = np.random.default_rng(0).normal(size=(n_points, 8)).astype(np.float32)
         UMAPProjector(n_neighbors=5).fit(points)

@@ -136,3 +136,14 @@ def test_thread_choice_starts_from_the_load_and_switches_only_on_a_clear_win(mon
         assert not training.ThreadChoice(torch.device("meta")).active
     finally:
         torch.set_num_threads(before)
+
+
+def quality_results(fp32_s: float | None, bf16_s: float | None) -> dict:
+    run = {"epochs": 6, "budget_s": 900.0}
+    return {"quality": {**run, "seconds": fp32_s}, "quality_bf16": {**run, "seconds": bf16_s}}
+
+
+def test_the_time_to_quality_goal_says_which_precision_met_it():
+    assert report._quality(quality_results(50.0, 30.0))[1] is True
+    assert report._quality(quality_results(70.0, 40.0))[1] == "met in bf16 only (opt-in --precision bf16)"
+    assert report._quality(quality_results(None, 70.0))[1] is False

@@ -1,8 +1,11 @@
 """PCA and UMAP maps: fit/transform, placing new points without a refit, plain-array save/load, the lock."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,9 @@ from explorer import metrics
 from explorer.errors import ConfigError, DataError
 from explorer.projection import (UMAP_COMPILED, UMAP_LOCK, PCAProjector, UMAPProjector, load_projection,
                                  make_projector, save_projection, warm_umap_in_background)
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def blobs(n_per_class=40, n_classes=3, dim=10, seed=0):
@@ -170,3 +176,17 @@ def test_warm_up_fits_in_a_daemon_thread_and_marks_umap_compiled():
     assert thread.daemon and thread.name == "umap-warmup"
     thread.join(300)
     assert not thread.is_alive() and UMAP_COMPILED.is_set()
+
+
+def test_warm_up_leaves_no_half_imported_module_for_a_page_to_see():
+    """Regression: the warm-up thread's ``import umap`` used to import pandas while a page built a
+    plotly figure, which reads ``sys.modules["pandas"]`` unlocked and saw it half-initialised. The
+    modules it reads are imported before the thread starts (checked in a fresh process)."""
+    script = ("import sys\nfrom explorer.projection import PEEKED_MODULES, warm_umap_in_background\n"
+              "assert not set(PEEKED_MODULES) & set(sys.modules), 'imported too early for this check'\n"
+              "warm_umap_in_background()\n"
+              "assert all(hasattr(sys.modules[name], '__version__') for name in PEEKED_MODULES)\n"
+              "import _plotly_utils.optional_imports as optional\n"
+              "assert hasattr(optional.get_module('pandas', should_load=False), 'Series')\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
