@@ -65,6 +65,19 @@ def init_session() -> None:
         try_load_pretrained()
 
 
+def switch_dataset() -> None:
+    """The Dataset box's callback: go on with this session's latest model for the new dataset, else
+    with its shipped model of the chosen variant, as a first visit to that dataset would."""
+    if current() is not None:
+        return
+    kept = [m for m in st.session_state.get("session_models", {}).values()
+            if m.dataset_name == st.session_state.dataset]
+    if kept:
+        set_current(kept[-1])
+    else:
+        try_load_pretrained()
+
+
 def publish_query_params() -> None:
     """Keep ``?dataset=…&variant=…&code=…`` in the URL so a view can be bookmarked or shared (the
     code size picks among the shipped models of that variant)."""

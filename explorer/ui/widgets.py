@@ -45,7 +45,7 @@ def sidebar() -> None:
         available = {s.name: s.available for s in cache.dataset_statuses()}
         if st.session_state.dataset not in names:
             names.append(st.session_state.dataset)
-        st.selectbox("Dataset", names, key="dataset",
+        st.selectbox("Dataset", names, key="dataset", on_change=state.switch_dataset,
                      format_func=lambda n: n if available.get(n, True) else f"{n} (not installed)")
         model = state.current()
         if model is None:

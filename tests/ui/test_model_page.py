@@ -81,3 +81,16 @@ def test_without_fashion_mnist_its_shipped_models_are_listed_with_how_to_get_the
         assert not at.exception, page
         assert any("not installed" in w.value for w in at.warning), page
     st.cache_data.clear()
+
+
+def test_switching_the_dataset_goes_on_with_a_model_for_it():
+    """A teacher switching datasets in the sidebar gets that dataset's shipped model of the chosen
+    variant (as a first visit would), and back again the model the session had there."""
+    at = open_app()
+    on_digits = at.session_state["current"]
+    at.selectbox(key="dataset").set_value("fashion-mnist").run()
+    current = at.session_state["current"]
+    assert not at.exception
+    assert current.dataset_name == "fashion-mnist" and current.origin.startswith("pretrained deep_ae")
+    at.selectbox(key="dataset").set_value("digits").run()
+    assert not at.exception and at.session_state["current"].key == on_digits.key
