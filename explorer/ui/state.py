@@ -49,11 +49,8 @@ class CurrentModel:
 
 def init_session() -> None:
     """First run of a session: restore dataset and variant from the URL, then load a shipped model."""
-    if "dataset" in st.session_state and "variant" not in st.session_state:
-        # Streamlit drops a widget's key when the user moves to a page that does not draw the widget
-        # (the Variant box is on the Model page only): restore it from the copy publish_query_params keeps.
-        st.session_state.variant = st.session_state.get("kept_variant", DEFAULT_VARIANT)
     if "dataset" in st.session_state:
+        restore_variant()
         return
     params = st.query_params
     variants = {spec.name for spec in list_variants()}
@@ -65,9 +62,17 @@ def init_session() -> None:
         try_load_pretrained()
 
 
+def restore_variant() -> None:
+    """Streamlit drops a widget's key when the user moves to a page that does not draw the widget
+    (the Variant box is on the Model page only): restore it from the copy publish_query_params keeps."""
+    if "variant" not in st.session_state:
+        st.session_state.variant = st.session_state.get("kept_variant", DEFAULT_VARIANT)
+
+
 def switch_dataset() -> None:
     """The Dataset box's callback: go on with this session's latest model for the new dataset, else
     with its shipped model of the chosen variant, as a first visit to that dataset would."""
+    restore_variant()  # a callback runs before init_session, on any page
     if current() is not None:
         return
     kept = [m for m in st.session_state.get("session_models", {}).values()

@@ -88,6 +88,7 @@ def test_switching_the_dataset_goes_on_with_a_model_for_it():
     variant (as a first visit would), and back again the model the session had there."""
     at = open_app()
     on_digits = at.session_state["current"]
+    at.switch_page("explorer/ui/pages/latent.py").run()  # a page without the Variant box
     at.selectbox(key="dataset").set_value("fashion-mnist").run()
     current = at.session_state["current"]
     assert not at.exception
