@@ -96,7 +96,9 @@ def cached_figure(map_key: str, marks_key: str, _m: maps.Map, _shown: np.ndarray
 
 def quality_text(m: maps.Map) -> str:
     q = m.quality()
-    parts = ["the codes themselves" if m.origin == "raw" else f"{m.origin} in {m.fit_seconds:.2f} s"]
+    parts = ["the codes themselves" if m.origin == "raw" else
+             f"fitted before shipping, loaded in {m.fit_seconds:.2f} s" if m.origin == "shipped" else
+             f"{m.origin} in {m.fit_seconds:.2f} s"]
     if "knn_accuracy" in q:
         parts.append(f"5-NN accuracy **{q['knn_accuracy']:.3f}**")
     parts.append(f"trustworthiness **{q['trustworthiness']:.3f}**")

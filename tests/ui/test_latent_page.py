@@ -157,7 +157,7 @@ def test_a_shipped_projection_is_drawn_instead_of_a_fit(open_page, small_models,
     monkeypatch.setattr(maps, "PRETRAINED_ROOT", tmp_path)
     at = open_page(small_models["ae"], PAGE)
     assert not at.exception
-    assert any(md.value.startswith("shipped in") for md in at.markdown)
+    assert any(md.value.startswith("fitted before shipping, loaded in") for md in at.markdown)
     figure = chart(at, "PCA of the pixels")
     first = next(t for t in figure["data"] if t["name"] == digits.class_names[0])
     index = int(values(first["customdata"])[0])
