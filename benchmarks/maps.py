@@ -58,7 +58,7 @@ def in_process(codes: np.ndarray, new_codes: np.ndarray, sizes: Sizes, results: 
 def _umap_warm(projection, codes: np.ndarray, projectors: list) -> Row:
     """UMAP's fit time once numba has compiled (after the app's background warm-up fit)."""
     start = time.perf_counter()
-    projection.warm_umap_in_background().join()
+    projection.warm_umap_in_background(delay_s=0).join()
     warm_s = time.perf_counter() - start
     umap = projection.UMAPProjector().fit(codes)
     projectors.append(("UMAP", umap))

@@ -3,8 +3,9 @@
 Modes (the parent sets ``NUMBA_CACHE_DIR`` so "cold" starts from an empty numba cache):
   cold        fit at once: numba compiles UMAP's and pynndescent's code inside the first fit;
   cache       the same with a numba cache filled by an earlier process (``cache=True`` functions);
-  background  ``warm_umap_in_background()`` at start-up, the fit asked for ``--after`` seconds later
-              (the cold-start goal: no user reaches the map page sooner).
+  background  ``warm_umap_in_background()`` at start-up (with the app's delay before it starts), the
+              fit asked for ``--after`` seconds later (the cold-start goal: no user reaches the map
+              page sooner).
 Prints one JSON line: seconds from the request to the fitted map, and from process start.
 """
 from __future__ import annotations

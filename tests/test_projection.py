@@ -171,8 +171,25 @@ def test_map_quality_scores_on_separated_and_shuffled_labels():
     assert len(metrics.map_subsample(10_000, 500)) == 500
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_map_scores_equal_scikit_learns(seed):
+    """The numpy trustworthiness and silhouette (no sklearn import on the page) are sklearn's."""
+    from sklearn.manifold import trustworthiness
+    from sklearn.metrics import silhouette_score
+    rng = np.random.default_rng(seed)
+    inputs, labels = blobs(n_per_class=60, n_classes=4, dim=12, seed=seed)
+    for points in (PCAProjector().fit_transform(inputs), rng.normal(size=(len(inputs), 2))):
+        for k in (1, 5, 12):
+            assert metrics.trustworthiness_2d(inputs, points, k=k) == pytest.approx(
+                trustworthiness(inputs, points, n_neighbors=k), abs=1e-6)  # sklearn rounds in float32
+        assert metrics.silhouette_2d(points, labels) == pytest.approx(silhouette_score(points, labels), abs=1e-6)
+    lonely = labels.copy()
+    lonely[0] = 9  # a class of one point scores 0, as in sklearn
+    assert metrics.silhouette_2d(points, lonely) == pytest.approx(silhouette_score(points, lonely), abs=1e-6)
+
+
 def test_warm_up_fits_in_a_daemon_thread_and_marks_umap_compiled():
-    thread = warm_umap_in_background()
+    thread = warm_umap_in_background(delay_s=0)
     assert thread.daemon and thread.name == "umap-warmup"
     thread.join(300)
     assert not thread.is_alive() and UMAP_COMPILED.is_set()

@@ -145,7 +145,8 @@ def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[np.ndar
 
 @st.cache_resource(show_spinner=False)
 def start_umap_warmup():
-    """Once per server process, after the first page view: load (or, the first time on a machine,
-    compile) UMAP's numba code in a background thread. Measured in a fresh process with the disk cache
-    filled: the first 10k-point map 7.8 s after a warm-up against 10.2 s without one (benchmarks)."""
+    """Once per server process, a few seconds after the first page view (``WARMUP_DELAY_S``): load
+    (or, the first time on a machine, compile) UMAP's numba code in a background thread. Measured in a
+    fresh process with the disk cache filled: the first 10k-point map 8.7 s after a warm-up against
+    12.1 s without one (benchmarks)."""
     return warm_umap_in_background()
