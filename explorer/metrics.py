@@ -231,9 +231,9 @@ def knn_accuracy_2d(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: i
     return correct / len(points)
 
 
-def _pairwise_distances(points: np.ndarray) -> np.ndarray:
-    """(N, D) -> (N, N) Euclidean distances in float64 (one matmul, clipped at 0 for rounding)."""
-    points = np.asarray(points, np.float64)
+def _pairwise_distances(points: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """(N, D) -> (N, N) Euclidean distances (one matmul, clipped at 0 for rounding)."""
+    points = np.asarray(points, dtype)
     squared = np.einsum("ij,ij->i", points, points)
     return np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2.0 * points @ points.T, 0.0))
 
@@ -252,16 +252,19 @@ def trustworthiness_2d(inputs: np.ndarray, points: np.ndarray, k: int = 5,
     keep = map_subsample(len(points), max_points)
     inputs = np.asarray(inputs, np.float32).reshape(len(inputs), -1)[keep]
     n = len(keep)
-    # float32 for the sorts, as sklearn sorts them (and twice as fast as float64)
-    input_distances = _pairwise_distances(inputs).astype(np.float32)
-    map_distances = _pairwise_distances(np.asarray(points)[keep]).astype(np.float32)
+    # float32: a quarter of float64's time for 2000 Fashion-MNIST pixel vectors (0.05 s against 0.2 s);
+    # a rank it flips between two near-equal distances moves T by 2 / (n k (2n - 3k - 1)), 5e-8 at n = 2000
+    input_distances = _pairwise_distances(inputs, np.float32)           # (n, n)
+    map_distances = _pairwise_distances(np.asarray(points)[keep])
     np.fill_diagonal(input_distances, np.inf)
     np.fill_diagonal(map_distances, np.inf)
-    rank = np.empty((n, n), np.int32)                                   # rank[i, j]: 1 for i's nearest input
-    rank[np.arange(n)[:, None], np.argsort(input_distances, axis=1)] = np.arange(1, n + 1, dtype=np.int32)
-    map_neighbours = np.argpartition(map_distances, k - 1, axis=1)[:, :k]  # (n, k), the k nearest on the map
-    excess = np.take_along_axis(rank, map_neighbours, axis=1) - k
-    return float(1.0 - excess[excess > 0].sum(dtype=np.int64) * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+    map_neighbours = np.argpartition(map_distances, k - 1, axis=1)[:, :k]  # (n, k), i's k nearest on the map
+    # rank_i(j) = 1 + how many points are nearer to i than j in the inputs: counted for the k map
+    # neighbours only, (n, k, n) comparisons instead of sorting every row as sklearn does.
+    reach = np.take_along_axis(input_distances, map_neighbours, axis=1)   # (n, k)
+    rank = (input_distances[:, None, :] < reach[:, :, None]).sum(-1) + 1  # (n, k)
+    excess = rank - k
+    return float(1.0 - excess[excess > 0].sum() * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
 
 
 def silhouette_2d(points: np.ndarray, labels: np.ndarray, max_points: int = MAP_QUALITY_POINTS) -> float:

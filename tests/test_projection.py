@@ -180,8 +180,8 @@ def test_map_scores_equal_scikit_learns(seed):
     inputs, labels = blobs(n_per_class=60, n_classes=4, dim=12, seed=seed)
     for points in (PCAProjector().fit_transform(inputs), rng.normal(size=(len(inputs), 2))):
         for k in (1, 5, 12):
-            assert metrics.trustworthiness_2d(inputs, points, k=k) == pytest.approx(
-                trustworthiness(inputs, points, n_neighbors=k), abs=1e-6)  # sklearn rounds in float32
+            assert metrics.trustworthiness_2d(inputs, points, k=k) == pytest.approx(  # float32 distances: a
+                trustworthiness(inputs, points, n_neighbors=k), abs=1e-5)        # near-tie flips by 4e-6 here
         assert metrics.silhouette_2d(points, labels) == pytest.approx(silhouette_score(points, labels), abs=1e-6)
     lonely = labels.copy()
     lonely[0] = 9  # a class of one point scores 0, as in sklearn
