@@ -50,22 +50,24 @@ def _bf16_sentence(summary: dict, results: dict) -> str:
     if bf16 is None:
         return ""
     share = results.get("profile", {}).get("matmul_share")
-    floor = results.get("gemm_floor", {})
-    text = (f" In fp32 both loops spend most of a step in the same matrix products"
+    text = (" In fp32 both loops spend most of a step in the same matrix products"
             + (f" ({share:.0%} of the Trainer's self CPU time in this run's torch.profiler table below)"
-               if share is not None else "") + ".")
-    if "fp32" in floor:
-        text += (f" Those products alone, timed back to back with nothing else, take "
-                 f"{floor['fp32']['seconds'] * 1e3:.2f} ms a step in fp32: no fp32 loop on this machine can run "
-                 f"faster than {floor['fp32']['max_ratio']:.2f}x the plain loop, so the 2.0x goal is out of reach "
-                 f"in fp32 whatever the loop does" if floor['fp32']['max_ratio'] < 2.0 else
-                 f" Those products alone take {floor['fp32']['seconds'] * 1e3:.2f} ms a step in fp32, a ceiling of "
-                 f"{floor['fp32']['max_ratio']:.2f}x the plain loop")
-        if "bf16" in floor:
-            text += f"; in bf16 they take {floor['bf16']['seconds'] * 1e3:.2f} ms ({floor['bf16']['max_ratio']:.2f}x)"
-        text += "."
+               if share is not None else "") + "." + _floor_sentence(results.get("gemm_floor", {})))
     return text + (f" With bf16 autocast the Trainer runs at {bf16['ratio']:.2f}x, test error "
                    f"{bf16['test_error']:.2f} against the peer's {summary['plain']['test_error']:.2f}.")
+
+
+def _floor_sentence(floor: dict) -> str:
+    """What the matrix products alone allow: the fastest any loop could beat the plain one by."""
+    if "fp32" not in floor:
+        return ""
+    fp32 = floor["fp32"]
+    text = (f" Those products alone, timed back to back with nothing else, take {fp32['seconds'] * 1e3:.2f} ms a "
+            f"step in fp32: no fp32 loop on this machine can run faster than {fp32['max_ratio']:.2f}x the plain loop"
+            + (", so the 2.0x goal is out of reach in fp32 whatever the loop does" if fp32["max_ratio"] < 2.0 else ""))
+    if "bf16" in floor:
+        text += f"; in bf16 they take {floor['bf16']['seconds'] * 1e3:.2f} ms ({floor['bf16']['max_ratio']:.2f}x)"
+    return text + "."
 
 
 def _quality(results: dict) -> list[str]:

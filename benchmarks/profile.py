@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import data as bdata
+from benchmarks.common import median, torch_threads
 from explorer.tensors import as_tensor
 from explorer.variants.base import adam
 
@@ -41,23 +42,20 @@ def training_profile(model, dataset, threads: int, steps: int = 8, rows: int = 1
     own = copy.deepcopy(model).train()
     optimizer = adam(own.parameters(), bdata.PLAIN_LR)
     x = as_tensor(dataset.x_train)
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        def step(i):
-            start = i * bdata.PLAIN_BATCH % max(1, len(x) - bdata.PLAIN_BATCH)  # wraps on --quick's tiny sets
-            batch = x[start:start + bdata.PLAIN_BATCH]
-            loss = sum(own.loss(batch).values())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
 
+    def step(i):
+        start = i * bdata.PLAIN_BATCH % max(1, len(x) - bdata.PLAIN_BATCH)  # wraps on --quick's tiny sets
+        batch = x[start:start + bdata.PLAIN_BATCH]
+        loss = sum(own.loss(batch).values())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    with torch_threads(threads):
         step(0)
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
             for i in range(1, steps + 1):
                 step(i)
-    finally:
-        torch.set_num_threads(before)
     averages = profiler.key_averages()
     table = averages.table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=40)
     return table, matmul_share(averages)
@@ -73,21 +71,18 @@ def gemm_floor_seconds(model, batch: int, threads: int, dtype: torch.dtype = tor
     generator = torch.Generator().manual_seed(0)
     operands = [(torch.rand(batch, i, generator=generator).to(dtype), torch.rand(i, o, generator=generator).to(dtype),
                  torch.rand(batch, o, generator=generator).to(dtype)) for i, o in shapes]
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        def one_step():
-            for x, w, dy in operands:
-                x @ w            # forward        (B, out)
-                dy @ w.T         # grad of input  (B, in)
-                dy.T @ x         # grad of weight (out, in)
 
+    def one_step():
+        for x, w, dy in operands:
+            x @ w            # forward        (B, out)
+            dy @ w.T         # grad of input  (B, in)
+            dy.T @ x         # grad of weight (out, in)
+
+    with torch_threads(threads):
         one_step()
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
             one_step()
             times.append(time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(before)
-    return sorted(times)[len(times) // 2]
+    return median(times)

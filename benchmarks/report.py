@@ -10,8 +10,15 @@ QUALITY_TOLERANCE = 0.01  # "equal test error": within 1 % (fused Adam and the s
 Check = Callable[[dict], "tuple[str, bool | str | None]"]  # results -> (measured, met, None for n/a, or a status)
 
 
-def _throughput(results: dict) -> tuple[str, bool | str | None]:
+BF16_ONLY = "met in bf16 only (opt-in --precision bf16)"
+
+
+def _met_by_precision(met: set[str]) -> bool | str:
     """Met in fp32 (the default), met only with the opt-in bf16 autocast, or missed."""
+    return True if "fp32" in met else BF16_ONLY if "bf16" in met else False
+
+
+def _throughput(results: dict) -> tuple[str, bool | str | None]:
     summary = results.get("throughput", {}).get("deep_ae")
     if summary is None:
         return "not measured", None
@@ -26,25 +33,17 @@ def _throughput(results: dict) -> tuple[str, bool | str | None]:
                     f"{side['test_error']:.2f} vs {plain['test_error']:.2f}{'' if holds else ', worse'})")
         if holds:
             best[precision] = max(best.get(precision, 0.0), side["ratio"])
-    if best.get("fp32", 0.0) >= 2.0:
-        return "; ".join(text), True
-    if best.get("bf16", 0.0) >= 2.0:
-        return "; ".join(text), "met in bf16 only (opt-in --precision bf16)"
-    return "; ".join(text), False
+    return "; ".join(text), _met_by_precision({precision for precision, ratio in best.items() if ratio >= 2.0})
 
 
 def _quality(results: dict) -> tuple[str, bool | str | None]:
-    """Met in fp32 (the default), met only with the opt-in bf16 autocast, or missed."""
     runs = {name: results[key] for name, key in (("fp32", "quality"), ("bf16", "quality_bf16")) if key in results}
     if not runs:
         return "not measured", None
     text = "; ".join(f"{name} " + (f"{r['seconds']:.1f} s ({r['epochs']} epochs)" if r["seconds"] is not None
                                    else f"not reached within {r['budget_s']:.0f} s ({r['epochs']} epochs)")
                      for name, r in runs.items())
-    met = {name for name, r in runs.items() if r["seconds"] is not None and r["seconds"] <= 60}
-    if "fp32" in met:
-        return text, True
-    return text, "met in bf16 only (opt-in --precision bf16)" if met else False
+    return text, _met_by_precision({name for name, r in runs.items() if r["seconds"] is not None and r["seconds"] <= 60})
 
 
 def _p95(key: str, limit_ms: float) -> Check:

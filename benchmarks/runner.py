@@ -68,18 +68,17 @@ def training_sections(run: Run, dataset, cpu: torch.device) -> dict:
     for variant in VARIANTS:
         run.section("1 throughput", variant, one(variant))
 
-    def quality():
-        result, out["model"] = throughput.time_to_quality(dataset, sizes, cpu, sizes.quality_batch, sizes.quality_lr)
-        run.results["quality"] = result
-        return [throughput.quality_row(result)]
+    def quality(precision: str, key: str):
+        def go():
+            result, model = throughput.time_to_quality(dataset, sizes, cpu, sizes.quality_batch, sizes.quality_lr,
+                                                       precision)
+            run.results[key] = result
+            out.setdefault("model", model)  # the fp32 model, trained first, serves the later sections
+            return [throughput.quality_row(result)]
+        return go
 
-    def quality_bf16():
-        result, _ = throughput.time_to_quality(dataset, sizes, cpu, sizes.quality_batch, sizes.quality_lr, "bf16")
-        run.results["quality_bf16"] = result
-        return [throughput.quality_row(result)]
-
-    run.section("2 time to quality", "deep_ae-30", quality)
-    run.section("2 time to quality", "deep_ae-30, bf16", quality_bf16)
+    run.section("2 time to quality", "deep_ae-30", quality("fp32", "quality"))
+    run.section("2 time to quality", "deep_ae-30, bf16", quality("bf16", "quality_bf16"))
     return out
 
 

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import data as bdata
-from benchmarks.common import Row, Sizes, median
+from benchmarks.common import Row, Sizes, median, torch_threads
 from explorer.devices import bf16_is_fast
 from explorer.losses import squared_error_per_image
 from explorer.metrics import pca_baseline
@@ -98,12 +98,8 @@ def sides(sizes: Sizes, device: torch.device) -> dict[str, tuple[int, float, int
 
 
 def _pinned_plain(model, dataset, epochs: int, device: torch.device, threads: int) -> dict:
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return plain_loop(model, dataset, epochs, device)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _run_side(name: str, setting: tuple, variant: str, dataset, sizes: Sizes, device: torch.device,
