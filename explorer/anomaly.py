@@ -15,7 +15,7 @@ import numpy as np
 
 from explorer.data import ImageDataset
 from explorer.errors import ConfigError, DataError
-from explorer.metrics import pca_baseline, reconstruct_all, sq_err_per_image
+from explorer.variants.pca import pca_baseline
 
 if TYPE_CHECKING:
     from explorer.variants.base import Autoencoder
@@ -50,11 +50,6 @@ def held_out_class(dataset: ImageDataset, fingerprint: str) -> int | None:
         if (dataset.y_train == label).any() and without_class(dataset, label).fingerprint == fingerprint:
             return label
     return None
-
-
-def reconstruction_errors(model: "Autoencoder", x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-    """(N,) squared error per image of ``model``'s reconstructions: the anomaly score."""
-    return sq_err_per_image(x, reconstruct_all(model, x, y if model.conditional else None))
 
 
 def worst(errors: np.ndarray, n: int) -> np.ndarray:
@@ -102,7 +97,7 @@ def holdout_auc(model: "Autoencoder", dataset: ImageDataset, label: int) -> Hold
     is_anomaly = dataset.y_test == label
     if is_anomaly.all() or not is_anomaly.any():
         raise DataError(f"the test split needs images of class {label} and of other classes")
-    model_errors = reconstruction_errors(model, dataset.x_test, dataset.y_test)
-    pca_errors = reconstruction_errors(pca_baseline(reduced, model.latent_dim), dataset.x_test)
+    model_errors = model.reconstruction_errors(dataset.x_test, dataset.y_test)
+    pca_errors = pca_baseline(reduced, model.latent_dim).reconstruction_errors(dataset.x_test)
     return HoldoutResult(label, float(roc_auc_score(is_anomaly, model_errors)),
                          float(roc_auc_score(is_anomaly, pca_errors)), model_errors, pca_errors, is_anomaly)

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
+import torch
 
-from explorer.metrics import pca_baseline, reconstruct_all, sq_err_per_image
+from explorer.losses import squared_error_per_image
+from explorer.variants.pca import pca_baseline
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset
@@ -39,6 +41,6 @@ def reconstruction_rows(models: Iterable[tuple[str, "Autoencoder"]], dataset: "I
     if include_pca_at is not None:
         methods.insert(0, (f"PCA-{include_pca_at}", pca_baseline(dataset, include_pca_at)))
     for label, model in methods:
-        x_hat = np.clip(reconstruct_all(model, x, y if model.conditional else None), 0, 1)
-        rows.append((label, x_hat, float(sq_err_per_image(x, x_hat).mean())))
+        x_hat = np.clip(model.reconstruct_array(x, y), 0, 1)
+        rows.append((label, x_hat, float(squared_error_per_image(torch.from_numpy(x_hat), torch.from_numpy(x)).mean())))
     return rows

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from explorer.metrics import psnr, reconstruct_all, ssim
+from explorer.metrics import psnr, ssim
 from explorer.noise import NOISE_TYPES, corrupt
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def repair(model: "Autoencoder | None", x_noisy: np.ndarray, y: np.ndarray | Non
     """The model's reconstruction of the noisy images (labels only for conditional models)."""
     if model is None:
         return np.asarray(x_noisy, np.float32)
-    return reconstruct_all(model, x_noisy, y if model.conditional else None)
+    return model.reconstruct_array(x_noisy, y)
 
 
 @dataclass(frozen=True)

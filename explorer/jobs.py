@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer.errors import ExplorerError
-from explorer.metrics import encode_all
 from explorer.registry import build
 from explorer.training import Callback, Progress, Trainer, seed_everything
 
@@ -50,7 +49,7 @@ class _SnapshotCallback(Callback):
 
 def latent_preview(model, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
     """(N, 2) map of the codes: the codes themselves for K <= 2, else their first two principal axes."""
-    codes = encode_all(model, x, y if model.conditional else None)
+    codes = model.encode_array(x, y)
     if codes.shape[1] == 1:
         return np.column_stack([codes[:, 0], np.zeros(len(codes))])
     if codes.shape[1] == 2:

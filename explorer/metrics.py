@@ -6,45 +6,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from explorer.losses import squared_error_per_image
-from explorer.registry import build, make_config
 from explorer.search import CodeIndex
-from explorer.tensors import INFERENCE_BATCH, as_tensor
+from explorer.variants.pca import pca_baseline
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset
     from explorer.variants.base import Autoencoder
-
-
-def _batched(model: "Autoencoder", fn, x: np.ndarray, y: np.ndarray | None, batch_size: int) -> np.ndarray:
-    device = next(iter(model.state_dict().values())).device
-    was_training = model.training
-    model.eval()
-    outputs = []
-    with torch.inference_mode():
-        for start in range(0, len(x), batch_size):
-            xb = as_tensor(x[start:start + batch_size], device)
-            yb = as_tensor(y[start:start + batch_size], device) if y is not None else None
-            outputs.append(fn(xb, yb).float().cpu().numpy())
-    model.train(was_training)
-    return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
-
-
-def encode_all(model: "Autoencoder", x: np.ndarray, y: np.ndarray | None = None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-    """(N, C, H, W) -> (N, K) codes, batched, without gradients."""
-    return _batched(model, model.encode, x, y, batch_size)
-
-
-def reconstruct_all(model: "Autoencoder", x: np.ndarray, y: np.ndarray | None = None,
-                    batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-    """(N, C, H, W) -> (N, C, H, W) reconstructions."""
-    return _batched(model, model.reconstruct, x, y, batch_size)
-
-
-def sq_err_per_image(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
-    """(N,) squared error summed over pixels in [0, 1]."""
-    return squared_error_per_image(torch.from_numpy(np.asarray(x_hat, np.float32)),
-                                   torch.from_numpy(np.asarray(x, np.float32))).numpy()
 
 
 def precision_at_k(index_codes: np.ndarray, index_labels: np.ndarray, query_codes: np.ndarray,
@@ -54,38 +21,16 @@ def precision_at_k(index_codes: np.ndarray, index_labels: np.ndarray, query_code
     return float((index_labels[neighbours] == query_labels[:, None]).mean())
 
 
-_PCA_CACHE: dict[tuple[str, int], "Autoencoder"] = {}
-
-
-def pca_baseline(dataset: "ImageDataset", latent_dim: int) -> "Autoencoder":
-    """PCA with ``latent_dim`` components fitted on the train split (cached per dataset and size)."""
-    key = (dataset.fingerprint, latent_dim)
-    if key not in _PCA_CACHE:
-        pca = build("pca", make_config("pca", latent_dim=latent_dim), input_shape=dataset.input_shape)
-        pca.fit_data(as_tensor(dataset.x_train), None)
-        _PCA_CACHE[key] = pca.eval()
-    return _PCA_CACHE[key]
-
-
-_PIXEL_PRECISION_CACHE: dict[tuple[str, int], float] = {}
-
-
 def pixel_precision_at_k(dataset: "ImageDataset", k: int = 10) -> float:
-    key = (dataset.fingerprint, k)
-    if key not in _PIXEL_PRECISION_CACHE:
-        _PIXEL_PRECISION_CACHE[key] = precision_at_k(dataset.x_train.reshape(len(dataset.x_train), -1),
-                                                     dataset.y_train,
-                                                     dataset.x_test.reshape(len(dataset.x_test), -1),
-                                                     dataset.y_test, k)
-    return _PIXEL_PRECISION_CACHE[key]
+    """:func:`precision_at_k` of the raw pixels, test images against the training images."""
+    return precision_at_k(dataset.x_train.reshape(len(dataset.x_train), -1), dataset.y_train,
+                          dataset.x_test.reshape(len(dataset.x_test), -1), dataset.y_test, k)
 
 
 def errors_against_pca(model: "Autoencoder", dataset: "ImageDataset") -> dict:
     """Test squared error per image of ``model`` and of PCA with as many components."""
-    x_test, y_test = dataset.x_test, dataset.y_test
-    error = float(sq_err_per_image(x_test, reconstruct_all(model, x_test, y_test if model.conditional else None)).mean())
-    pca_error = float(sq_err_per_image(x_test, reconstruct_all(pca_baseline(dataset, model.latent_dim),
-                                                                x_test)).mean())
+    error = float(model.reconstruction_errors(dataset.x_test, dataset.y_test).mean())
+    pca_error = float(pca_baseline(dataset, model.latent_dim).reconstruction_errors(dataset.x_test).mean())
     return {"test_sq_err_per_image": error, "pca_sq_err_per_image": pca_error,
             "ratio_to_pca": error / pca_error if pca_error > 0 else float("nan")}
 
@@ -93,14 +38,13 @@ def errors_against_pca(model: "Autoencoder", dataset: "ImageDataset") -> dict:
 def evaluate(model: "Autoencoder", dataset: "ImageDataset") -> dict:
     """The test metrics ``python -m explorer eval --json`` prints (keys are a stable interface)."""
     x_test, y_test = dataset.x_test, dataset.y_test
-    cond = model.conditional
     metrics = {"variant": model.variant_name, "dataset": dataset.name, "fingerprint": dataset.fingerprint,
                "latent_dim": model.latent_dim, "side_information": model.side_information or None,
                "n_test": len(x_test), **errors_against_pca(model, dataset),
                "precision_at_10": None, "precision_at_10_pixels": None}
     if y_test is not None:
-        train_codes = encode_all(model, dataset.x_train, dataset.y_train if cond else None)
-        test_codes = encode_all(model, x_test, y_test if cond else None)
+        train_codes = model.encode_array(dataset.x_train, dataset.y_train)
+        test_codes = model.encode_array(x_test, y_test)
         metrics["precision_at_10"] = precision_at_k(train_codes, dataset.y_train, test_codes, y_test, 10)
         metrics["precision_at_10_pixels"] = pixel_precision_at_k(dataset, 10)
     return metrics
@@ -201,11 +145,6 @@ def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, tes
 # --- 2-D map quality: how well a map keeps the labels and the neighbourhoods of its inputs ------
 
 MAP_QUALITY_POINTS = 2000  # maps are scored on a seeded subsample of at most this many points
-
-
-def decode_all(model: "Autoencoder", z: np.ndarray, y: np.ndarray | None = None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-    """(N, K) codes -> (N, C, H, W) images in [0, 1], batched, without gradients."""
-    return _batched(model, model.decode, np.asarray(z, np.float32), y, batch_size)
 
 
 def map_subsample(n: int, max_points: int = MAP_QUALITY_POINTS, seed: int = 0) -> np.ndarray:

@@ -25,7 +25,7 @@ import torch
 from explorer.checkpoint import dataset_record, load, save
 from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
-from explorer.metrics import encode_all, evaluate
+from explorer.metrics import evaluate
 from explorer.projection import PROJECTORS, save_projection, shipped_name, shown_indices
 from explorer.recipes import FASHION_MAP_VARIANTS, tuned_config
 from explorer.registry import get_variant, list_variants
@@ -113,7 +113,7 @@ def write_entry_maps(entry: PlanEntry, root: Path, log: Callable[[str], None]) -
     write_maps(root / entry.dataset, "pixels", dataset.x_test[shown].reshape(len(shown), -1), log)
     if entry.latent_dim > 2 and (folder / "card.json").is_file():
         model = load(folder).model
-        codes = encode_all(model, dataset.x_test, dataset.y_test if model.conditional else None)
+        codes = model.encode_array(dataset.x_test, dataset.y_test)
         write_maps(folder, "codes", codes[shown], log)
 
 

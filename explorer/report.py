@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable
 from explorer.checkpoint import load
 from explorer.errors import CheckpointError
 from explorer.gallery import find_pretrained
-from explorer.metrics import encode_all, evaluate, knn_accuracy, linear_probe_accuracy
+from explorer.metrics import evaluate, knn_accuracy, linear_probe_accuracy
 from explorer.recipes import tuned_config
 from explorer.registry import list_variants
 from explorer.training import train
@@ -37,9 +37,8 @@ def report_row(model: "Autoencoder", dataset: "ImageDataset", train_seconds: flo
     row = {**evaluate(model, dataset), "knn_accuracy": None, "linear_probe_accuracy": None,
            "train_seconds": train_seconds}
     if dataset.y_test is not None:
-        labels = (dataset.y_train, dataset.y_test) if model.conditional else (None, None)
-        train_codes = encode_all(model, dataset.x_train, labels[0])
-        test_codes = encode_all(model, dataset.x_test, labels[1])
+        train_codes = model.encode_array(dataset.x_train, dataset.y_train)
+        test_codes = model.encode_array(dataset.x_test, dataset.y_test)
         row["knn_accuracy"] = knn_accuracy(train_codes, dataset.y_train, test_codes, dataset.y_test, 5)
         row["linear_probe_accuracy"] = linear_probe_accuracy(train_codes, dataset.y_train, test_codes, dataset.y_test)
     return row

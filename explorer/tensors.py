@@ -12,12 +12,14 @@ import torch
 INFERENCE_BATCH = 256
 
 
-def as_tensor(array: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """A tensor sharing ``array``'s memory on the CPU (one copy to another device).
+def as_tensor(array: "np.ndarray | torch.Tensor", device: torch.device | str = "cpu") -> torch.Tensor:
+    """A tensor sharing ``array``'s memory on the CPU (one copy to another device); a tensor moves as it is.
 
     Dataset arrays are read-only so that the in-process cache can't be edited by accident; torch
     warns when wrapping them. Nothing here writes into its inputs, so the warning is silenced.
     """
+    if isinstance(array, torch.Tensor):
+        return array.to(device)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.from_numpy(np.ascontiguousarray(array)).to(device)

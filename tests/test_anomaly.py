@@ -6,7 +6,7 @@ import pytest
 
 from explorer import anomaly
 from explorer.errors import DataError
-from explorer.metrics import pca_baseline
+from explorer.variants.pca import pca_baseline
 from tests.conftest import make_image_dataset
 
 

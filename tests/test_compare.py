@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from explorer import compare
-from explorer.metrics import pca_baseline, reconstruct_all, sq_err_per_image
+from explorer.variants.pca import pca_baseline
 
 
 def test_examples_take_the_classes_in_turn(tiny_dataset):
@@ -21,5 +21,5 @@ def test_rows_are_the_originals_then_pca_then_each_model(tiny_dataset):
     assert [label for label, _, _ in rows] == ["original", "PCA-1", "two axes"]
     assert np.array_equal(rows[0][1], tiny_dataset.x_test[indices])
     x = tiny_dataset.x_test[indices]
-    expected = sq_err_per_image(x, np.clip(reconstruct_all(other, x), 0, 1)).mean()
+    expected = np.square(x - np.clip(other.reconstruct_array(x), 0, 1)).reshape(len(x), -1).sum(1).mean()
     assert rows[2][2] == pytest.approx(expected) and rows[1][2] > rows[2][2]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from explorer import denoise
-from explorer.metrics import pca_baseline
+from explorer.variants.pca import pca_baseline
 from tests.conftest import make_image_dataset
 
 

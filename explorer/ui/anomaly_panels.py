@@ -8,7 +8,6 @@ import streamlit as st
 from explorer import anomaly
 from explorer.checkpoint import load_zip
 from explorer.errors import ExplorerError
-from explorer.metrics import sq_err_per_image
 from explorer.plots import histograms, roc_curves
 from explorer.ui import cache, side_jobs, state, widgets
 
@@ -18,8 +17,8 @@ PER_ROW = 16
 
 @st.cache_data(show_spinner="Measuring every test image's reconstruction error…", max_entries=32)
 def per_image_errors(model_key: str, _model, _dataset) -> np.ndarray:
-    """(N_test,) squared error per image, from the shared cached reconstructions."""
-    return sq_err_per_image(_dataset.x_test, cache.test_reconstructions(model_key, _model, _dataset))
+    """(N_test,) squared error per image."""
+    return _model.reconstruction_errors(_dataset.x_test, _dataset.y_test)
 
 
 @st.cache_data(show_spinner="Scoring the held-out class…", max_entries=16)

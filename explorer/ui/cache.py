@@ -30,13 +30,12 @@ def pretrained_checkpoint(path: str) -> Checkpoint:
 def codes(model_key: str, split: str, _model, _dataset: ImageDataset) -> np.ndarray:
     """(N, K) codes of the ``split`` ("train" or "test") images; computed once per model."""
     x, y = (_dataset.x_train, _dataset.y_train) if split == "train" else (_dataset.x_test, _dataset.y_test)
-    return metrics.encode_all(_model, x, y if _model.conditional else None)
+    return _model.encode_array(x, y)
 
 
 @st.cache_data(show_spinner="Reconstructing the test images…", max_entries=32)
 def test_reconstructions(model_key: str, _model, _dataset: ImageDataset) -> np.ndarray:
-    y = _dataset.y_test if _model.conditional else None
-    return metrics.reconstruct_all(_model, _dataset.x_test, y)
+    return _model.reconstruct_array(_dataset.x_test, _dataset.y_test)
 
 
 @st.cache_data(show_spinner="Measuring the test error against PCA…", max_entries=64)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer import compare
 from explorer.gallery import list_pretrained
-from explorer.metrics import pca_baseline
+from explorer.variants.pca import pca_baseline
 from explorer.report import markdown_table, report_row
 from explorer.ui import cache, state, widgets
 

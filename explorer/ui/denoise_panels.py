@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer import denoise
 from explorer.gallery import find_pretrained
-from explorer.metrics import pca_baseline
+from explorer.variants.pca import pca_baseline
 from explorer.noise import NOISE_TYPES
 from explorer.plots import level_curves
 from explorer.registry import make_config

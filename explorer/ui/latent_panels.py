@@ -16,7 +16,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import metrics
 from explorer.plots import latent_scatter
 from explorer.projection import DEFAULT_MAP_POINTS
 from explorer.ui import cache, maps, query, widgets
@@ -137,8 +136,7 @@ def selection_view(current, dataset) -> None:
         st.caption("Nothing selected yet.")
         return
     shown = picked[:MAX_SELECTED_SHOWN]
-    y = dataset.y_test[shown] if current.model.conditional else None
-    recon = metrics.reconstruct_all(current.model, dataset.x_test[shown], y)
+    recon = current.model.reconstruct_array(dataset.x_test[shown], dataset.y_test[shown] if dataset.y_test is not None else None)
     more = f", first {len(shown)} shown" if len(picked) > len(shown) else ""
     widgets.show_images(np.concatenate([dataset.x_test[shown], recon]), len(shown),
                         caption=f"{len(picked)} selected{more} · top: images · bottom: reconstructions")
@@ -161,7 +159,7 @@ def decode_point(current, dataset, codes: np.ndarray) -> np.ndarray | None:
                             key="latent.decode_y")
     label = query.pick_label(current.model, dataset, "latent.decode_class")
     point = np.array([x, y], np.float32)
-    image = metrics.decode_all(current.model, point[None], None if label is None else np.array([label]))
+    image = current.model.decode_array(point[None], None if label is None else np.array([label]))
     with right:
         widgets.show_images(image, 1, caption=f"decoded ({x:.3f}, {y:.3f}): the × on the code map", width=160)
     return point

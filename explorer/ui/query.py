@@ -119,6 +119,4 @@ def preview(image: np.ndarray, caption: str) -> None:
 
 def encode_one(model, image: np.ndarray, label: int | None) -> np.ndarray:
     """(C, H, W) -> (K,) code; ``label`` is given to conditional models."""
-    from explorer.metrics import encode_all
-    y = np.array([label]) if model.conditional else None
-    return encode_all(model, image[None].astype(np.float32), y)[0]
+    return model.encode_array(image[None].astype(np.float32), None if label is None else np.array([label]))[0]

@@ -12,7 +12,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import metrics
 from explorer.plots import mosaic
 from explorer.tensors import INFERENCE_BATCH, as_tensor
 from explorer.ui import cache, query
@@ -96,7 +95,7 @@ def dimension_scores(model_key: str, _model, _dataset) -> tuple[np.ndarray, str]
 def decode(model, z: np.ndarray, label: int | None) -> np.ndarray:
     """(N, K) -> (N, C, H, W); conditional models decode every row as class ``label``."""
     y = None if label is None else np.full(len(z), label)
-    return metrics.decode_all(model, z, y)
+    return model.decode_array(z, y)
 
 
 # --- widgets ------------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from explorer import losses
 from explorer.config import AutoencoderConfig
+from explorer.tensors import INFERENCE_BATCH, as_tensor
 
 
 def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
@@ -96,6 +98,49 @@ class Autoencoder(nn.Module):
     def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
         """One update on a batch; returns the detached loss terms. Default: backprop their sum."""
         return minimise(self.loss(x, y), stage.optimizers["model"])
+
+    # --- arrays in, arrays out: the one inference API of pages, metrics, report and benchmarks ----------
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.state_dict().values())).device
+
+    def apply_batched(self, fn: Callable[[Tensor, Tensor | None], Tensor], x, y=None,
+                      batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """``fn(xb, yb)`` over batches of ``x`` (a NumPy array or a tensor, on any device), in eval and
+        inference mode, concatenated as float32 NumPy. ``y`` reaches only conditional models."""
+        y = y if self.conditional else None
+        device, was_training = self.device, self.training
+        self.eval()
+        outputs = []
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(x), batch_size):
+                    xb = as_tensor(x[start:start + batch_size], device)
+                    yb = as_tensor(y[start:start + batch_size], device) if y is not None else None
+                    outputs.append(fn(xb, yb).float().cpu().numpy())
+        finally:
+            self.train(was_training)
+        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+
+    def encode_array(self, x, y=None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """(N, C, H, W) images -> (N, K) codes."""
+        return self.apply_batched(self.encode, x, y, batch_size)
+
+    def decode_array(self, z, y=None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """(N, K) codes -> (N, C, H, W) images (PCA's linear decoder may leave [0, 1])."""
+        return self.apply_batched(self.decode, np.asarray(z, np.float32) if isinstance(z, np.ndarray) else z,
+                                  y, batch_size)
+
+    def reconstruct_array(self, x, y=None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """(N, C, H, W) -> (N, C, H, W) reconstructions."""
+        return self.apply_batched(self.reconstruct, x, y, batch_size)
+
+    def reconstruction_errors(self, x, y=None, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """(N,) squared error of each image's reconstruction, summed over pixels: the test error
+        (averaged) and the anomaly score. Computed batch by batch on the model's device."""
+        return self.apply_batched(lambda xb, yb: losses.squared_error_per_image(self.reconstruct(xb, yb), xb),
+                                  x, y, batch_size)
 
     def reconstruction_term(self, logits: Tensor, x: Tensor) -> Tensor:
         return losses.reconstruction(logits.reshape(x.shape), x, self.config.recon_loss)

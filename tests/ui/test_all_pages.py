@@ -104,10 +104,9 @@ def test_denoise_scores_are_the_core_scores_and_fall_with_noise(tiny_models, dig
 
 
 def test_anomaly_threshold_flags_exactly_the_images_above_it(tiny_models, digits):
-    from explorer.anomaly import reconstruction_errors
     model = tiny_models["deep_ae"]
     at = visit(open_with(model), page("anomaly"))
-    errors = reconstruction_errors(model.model, digits.x_test)
+    errors = model.model.reconstruction_errors(digits.x_test)
     threshold = float(np.quantile(errors, 0.8))
     at.slider(key=f"anomaly.threshold.{model.key}").set_value(threshold).run()
     flagged = int((errors > at.slider(key=f"anomaly.threshold.{model.key}").value).sum())

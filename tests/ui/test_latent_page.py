@@ -96,7 +96,7 @@ def test_selected_indices_show_images_and_their_codes(open_page, small_models, d
     assert any("x, 99999" in w.value for w in at.warning)
     table = at.dataframe[0].value
     assert list(table["test index"]) == [7, 3]
-    expected = metrics.encode_all(model.model, digits.x_test[[7, 3]])
+    expected = model.model.encode_array(digits.x_test[[7, 3]])
     np.testing.assert_allclose(table[["z0", "z1"]].to_numpy(), expected, atol=1e-5)
     assert any(caption.startswith("2 selected") for caption in image_captions(at))
 

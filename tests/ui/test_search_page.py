@@ -34,9 +34,8 @@ def test_a_test_image_query_finds_neighbours_by_code_and_by_pixels(open_page, va
     at.number_input(key="search.test_index").set_value(3).run()
     assert not at.exception and not at.error
     k = at.slider(key="search.k").value
-    cond = model.model.conditional
-    train_codes = metrics.encode_all(model.model, digits.x_train, digits.y_train if cond else None)
-    test_codes = metrics.encode_all(model.model, digits.x_test, digits.y_test if cond else None)
+    train_codes = model.model.encode_array(digits.x_train, digits.y_train)
+    test_codes = model.model.encode_array(digits.x_test, digits.y_test)
     codes, pixels = summary(at, "code"), summary(at, "pixels")
     assert codes["test average"] == pytest.approx(
         metrics.precision_at_k(train_codes, digits.y_train, test_codes, digits.y_test, k), abs=1e-3)

@@ -11,7 +11,6 @@ import torch
 from scipy.special import ndtri
 from streamlit.testing.v1 import AppTest
 
-from explorer import metrics
 from explorer.tensors import as_tensor
 from explorer.ui import traverse_panels as panels
 
@@ -52,7 +51,7 @@ def test_deterministic_ae_sliders_span_the_observed_codes(open_page, small_model
     at.radio(key="traverse.start").set_value("a test image").run()
     at.number_input(key="traverse.index").set_value(9).run()
     assert not at.exception and not at.error
-    codes = metrics.encode_all(model.model, digits.x_test)
+    codes = model.model.encode_array(digits.x_test)
     low, high = panels.slider_ranges(codes, gaussian=False)
     for s in code_sliders(at):
         d = int(re.match(r"z(\d+)", s.label)[1])
