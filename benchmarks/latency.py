@@ -1,7 +1,8 @@
 """Item 3: interaction latency at the Python level the pages call, one user action per call.
 
-* decode: one latent vector -> the traverse slider's uint8 picture (``metrics.decode_all`` then
-  ``plots.mosaic``, as explorer/ui/traverse_panels.py does before ``st.image``);
+* decode: one latent vector -> the traverse slider's uint8 picture (``traverse.decode`` then
+  ``plots.mosaic``, as explorer/ui/traverse_panels.py does before ``st.image``); the page's tests
+  check what the slider shows, this row how fast it comes;
 * search: top-10 over the 60k training codes for one query code (CodeIndex);
 * place: one new code onto a fitted PCA or UMAP map (``projector.transform``; called by
   :mod:`benchmarks.maps`, which fits the maps);
@@ -15,8 +16,8 @@ import numpy as np
 import torch
 
 from benchmarks.common import Row, Sizes, b2b_text, latency_text, time_interaction
-from explorer.metrics import decode_all, encode_all
 from explorer.search import CodeIndex
+from explorer.traverse import decode
 
 SLIDER_PIXELS = 280  # the traverse page's decoded picture width
 
@@ -29,7 +30,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 def decode_image(model, z: np.ndarray) -> np.ndarray:
     """The traverse slider's call: decode one code (1, K) to the uint8 picture the page shows."""
     from explorer.plots import mosaic
-    images = decode_all(model, z)
+    images = decode(model, z, None)
     return mosaic(images, 1, scale=max(1, SLIDER_PIXELS // (images.shape[-1] + 1)), gap=1)
 
 
@@ -68,14 +69,14 @@ def run(model, dataset, sizes: Sizes, results: dict) -> tuple[list[Row], dict]:
     """Rows for decode, search and denoise (their stats also go to ``results["latency"]``); returns
     the train and test codes, which the map rows reuse."""
     section, calls = "3 latency", sizes.latency_calls
-    train_codes = encode_all(model, dataset.x_train[:sizes.search_n])
-    test_codes = encode_all(model, dataset.x_test)
+    train_codes = model.encode_array(dataset.x_train[:sizes.search_n])
+    test_codes = model.encode_array(dataset.x_test)
     stats = results.setdefault("latency", {})
     stats["decode"] = decode_stats(model, test_codes, calls)
     stats["search"] = search_stats(train_codes, test_codes, calls)
     stats["denoise"] = denoise_stats(model, dataset.x_test, calls)
     out = [Row(section, f"decode 1 code -> uint8 picture ({model.variant_name}-{model.latent_dim})",
-               latency_text(stats["decode"]), f"decode_all + mosaic; {b2b_text(stats['decode'])}", stats["decode"]),
+               latency_text(stats["decode"]), f"traverse.decode + mosaic; {b2b_text(stats['decode'])}", stats["decode"]),
            Row(section, f"top-10 search over {len(train_codes):,} codes (K={train_codes.shape[1]})",
                latency_text(stats["search"]), f"CodeIndex, 1 query per call; {b2b_text(stats['search'])}",
                stats["search"]),

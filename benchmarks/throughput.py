@@ -20,7 +20,7 @@ from explorer.devices import bf16_is_fast
 from explorer.losses import squared_error_per_image
 from explorer.metrics import pca_baseline
 from explorer.tensors import as_tensor
-from explorer.training import Callback, Trainer, mean_squared_error_per_image
+from explorer.training import Callback, Trainer
 
 QUALITY_FACTOR = 0.75  # time to quality: test error <= 0.75 x PCA's with as many components
 
@@ -192,7 +192,7 @@ def time_to_quality(dataset, sizes: Sizes, device: torch.device, batch: int, lr:
     """Wall time (per-epoch test passes included) for deep_ae-30 to reach 0.75 x PCA-30's test error,
     with the Trainer at ``precision`` (fp32, the default, or the opt-in bf16 autocast)."""
     pca = pca_baseline(dataset, bdata.LATENT["deep_ae"])
-    pca_error = mean_squared_error_per_image(pca, as_tensor(dataset.x_test), None)
+    pca_error = float(pca.reconstruction_errors(dataset.x_test).mean())
     threshold = QUALITY_FACTOR * pca_error
     cfg = bdata.config("deep_ae", sizes, epochs=1000, batch_size=batch, lr=lr)
     stop = _StopAtQuality(threshold, sizes.quality_budget_s)

@@ -8,7 +8,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Sequence
 
 from explorer.config import Config
@@ -69,7 +68,7 @@ def cmd_train(args, config_cls) -> int:
     dataset = load_dataset(args.dataset, args.data_dir)
     config = make_config(args.variant, **config_values(args, config_cls))
     started = time.perf_counter()
-    trainer = train(args.variant, dataset, config, device=args.device, seed=args.seed,
+    trainer = train(dataset, config, device=args.device, seed=args.seed,
                     callbacks=[TqdmProgress()], precision=args.precision)
     metrics = {**evaluate(trainer.model, dataset), "train_seconds": round(time.perf_counter() - started, 2),
                "device": str(trainer.device), "precision": args.precision, "seed": args.seed}
@@ -203,11 +202,21 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
 
 
 def _train_config_class(argv: Sequence[str]) -> type[Config] | None:
-    """The config class of the variant named after ``train``, so its fields become flags."""
+    """The config class of the variant ``train`` is given, so its fields become flags. Every option of
+    ``train`` takes one value, so the variant is the first word after ``train`` that is neither an
+    option nor an option's value, wherever it stands (``train --dataset digits ae``)."""
     from explorer.registry import get_variant
-    words = [a for a in argv if not a.startswith("-")]
-    if len(words) >= 2 and words[0] == "train":
-        return get_variant(words[1]).config_cls
+    if "train" not in argv:
+        return None
+    words = iter(argv[argv.index("train") + 1:])
+    for word in words:
+        if word in ("-h", "--help"):
+            continue
+        if word.startswith("-"):
+            if "=" not in word:
+                next(words, None)  # the option's value
+            continue
+        return get_variant(word).config_cls
     return None
 
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer.errors import ExplorerError
-from explorer.registry import build
-from explorer.training import Callback, Progress, Trainer, seed_everything
+from explorer.projection import make_projector
+from explorer.registry import variant_of
+from explorer.training import Callback, Progress, train
 
 if TYPE_CHECKING:
     from explorer.config import AutoencoderConfig
@@ -48,42 +49,37 @@ class _SnapshotCallback(Callback):
 
 
 def latent_preview(model, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-    """(N, 2) map of the codes: the codes themselves for K <= 2, else their first two principal axes."""
-    codes = model.encode_array(x, y)
-    if codes.shape[1] == 1:
-        return np.column_stack([codes[:, 0], np.zeros(len(codes))])
-    if codes.shape[1] == 2:
-        return codes
-    centred = codes - codes.mean(0)
-    _, _, axes = np.linalg.svd(centred, full_matrices=False)
-    return centred @ axes[:2].T
+    """(N, 2) map of the codes: the codes themselves for K <= 2, else their first two principal axes
+    (signs fixed by the projector, so the live map does not flip between epochs)."""
+    return make_projector("raw" if model.latent_dim <= 2 else "pca").fit_transform(model.encode_array(x, y))
 
 
 class TrainingJob:
-    """Builds and trains a model in a daemon thread; ``snapshot`` is safe to read at any time."""
+    """Trains a model with :func:`explorer.training.train` in a daemon thread; ``snapshot`` is safe to
+    read at any time, and ``model`` is the fitted model once ``done``."""
 
-    def __init__(self, variant: str, dataset: "ImageDataset", config: "AutoencoderConfig", *,
-                 device: str = "cpu", seed: int = 0, precision: str = "fp32"):
-        self.variant, self.dataset, self.config = variant, dataset, config
-        seed_everything(seed)
-        self.model = build(variant, config, input_shape=dataset.input_shape, n_classes=dataset.n_classes)
-        self.trainer = Trainer(self.model, device=device, seed=seed, callbacks=[_SnapshotCallback(self)],
-                               precision=precision)
+    def __init__(self, dataset: "ImageDataset", config: "AutoencoderConfig", *, device: str = "cpu", seed: int = 0,
+                 precision: str = "fp32"):
+        self.variant, self.dataset, self.config = variant_of(config), dataset, config
+        self.device, self.seed, self.precision = device, seed, precision
+        self.model = None
         rng = np.random.default_rng(seed)
-        pick = rng.choice(len(dataset.x_test), min(PREVIEW_POINTS, len(dataset.x_test)), replace=False)
-        self.preview_x = dataset.x_test[np.sort(pick)]
-        self.preview_y = dataset.y_test[np.sort(pick)] if dataset.y_test is not None else None
+        pick = np.sort(rng.choice(len(dataset.x_test), min(PREVIEW_POINTS, len(dataset.x_test)), replace=False))
+        self.preview_x = dataset.x_test[pick]
+        self.preview_y = dataset.y_test[pick] if dataset.y_test is not None else None
         self.snapshot = JobSnapshot(preview_labels=self.preview_y)
         self.started = time.time()
+        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"train-{variant}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.variant}", daemon=True)
 
     def start(self) -> "TrainingJob":
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.trainer.request_stop()
+        """Ask training to end after the current batch; the weights trained so far are kept."""
+        self._stop.set()
 
     @property
     def done(self) -> bool:
@@ -94,9 +90,10 @@ class TrainingJob:
 
     def _run(self) -> None:
         try:
-            self.trainer.fit(self.dataset)
-            self._publish(status=self.trainer.status, message=self.trainer.message,
-                          history=list(self.trainer.history))
+            trainer = train(self.dataset, self.config, device=self.device, seed=self.seed, precision=self.precision,
+                            callbacks=[_SnapshotCallback(self)], stop=self._stop)
+            self.model = trainer.model
+            self._publish(status=trainer.status, message=trainer.message, history=list(trainer.history))
         except ExplorerError as error:
             self._publish(status="failed", message=str(error))
         except Exception as error:  # a worker must report, never die silently

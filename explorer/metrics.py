@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from explorer.search import CodeIndex
+from explorer.search import CodeIndex, label_matches
 from explorer.variants.pca import pca_baseline
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ def precision_at_k(index_codes: np.ndarray, index_labels: np.ndarray, query_code
                    query_labels: np.ndarray, k: int = 10, metric: str = "euclidean") -> float:
     """Mean fraction of each query's k nearest indexed items that share its label."""
     neighbours, _ = CodeIndex(metric).fit(index_codes).query(query_codes, k)
-    return float((index_labels[neighbours] == query_labels[:, None]).mean())
+    return float(label_matches(neighbours, index_labels, query_labels).mean())
 
 
 def pixel_precision_at_k(dataset: "ImageDataset", k: int = 10) -> float:

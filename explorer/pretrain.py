@@ -80,7 +80,7 @@ def pretrain_entry(entry: PlanEntry, root: Path, device: str, log: Callable[[str
         log(f"{entry.dataset}/{entry.folder_name}: up to date")
         return None
     started = time.perf_counter()
-    trainer = train(entry.variant, dataset, config, device=device, seed=SEED)
+    trainer = train(dataset, config, device=device, seed=SEED)
     seconds = round(time.perf_counter() - started, 1)
     save(trainer.model, folder, dataset_record(dataset), trainer.history, {}, weights_dtype=torch.float16)
     shipped = load(folder).model  # measure what ships: the float16 round trip

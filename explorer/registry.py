@@ -71,6 +71,15 @@ def get_variant(name: str) -> VariantSpec:
                           f"{', '.join(s.name for s in list_variants())}") from None
 
 
+def variant_of(config: "AutoencoderConfig") -> str:
+    """The variant a config belongs to: each variant registers its own config class."""
+    _discover()
+    for spec in _VARIANTS.values():
+        if type(config) is spec.config_cls:
+            return spec.name
+    raise ConfigError(f"{type(config).__name__} is not the config of a registered variant")
+
+
 def make_config(name: str, **values: Any) -> "AutoencoderConfig":
     """The variant's config with ``values`` overriding its defaults (None means 'keep default')."""
     spec = get_variant(name)

@@ -62,7 +62,7 @@ def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source:
                 raise
     config = tuned_config(variant, dataset.name, len(dataset.x_train), latent_dim, epochs_scale, minimum_epochs=1)
     started = time.perf_counter()
-    trainer = train(variant, dataset, config, device=device, seed=seed, callbacks=callbacks)
+    trainer = train(dataset, config, device=device, seed=seed, callbacks=callbacks)
     return trainer.model, round(time.perf_counter() - started, 2)
 
 

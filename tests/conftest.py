@@ -7,7 +7,22 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from explorer.data import ImageDataset, load_dataset
+from explorer.registry import make_config
 from explorer.training import Callback
+
+
+def tiny_config(variant: str, latent_dim: int | None = None, epochs: int = 1, **changes):
+    """``variant``'s defaults shrunk for a test: ``epochs`` epochs and one epoch per greedy pretraining
+    stage; ``changes`` (e.g. batch_size) apply where the variant has such a field."""
+    config = make_config(variant, latent_dim=latent_dim)
+    fields = {spec.name for spec in config.field_specs()}
+    shrunk = {name: epochs if name == "epochs" else 1 for name in fields if name.endswith("epochs")}
+    return config.replace(**shrunk, **{name: value for name, value in changes.items() if name in fields})
+
+
+def squared_error(x: np.ndarray, x_hat: np.ndarray) -> float:
+    """Squared error summed over each image's pixels, averaged over the images (``x_hat`` broadcasts)."""
+    return float(np.square(np.asarray(x) - x_hat).reshape(len(x), -1).sum(1).mean())
 
 
 def make_image_dataset(shape=(1, 8, 8), n_train=96, n_test=32, n_classes=3, seed=0) -> ImageDataset:

@@ -113,12 +113,12 @@ def test_thread_choice_starts_from_the_load_and_switches_only_on_a_clear_win(mon
     """The Trainer's thread choice, the lever the throughput rows mostly measure (fed made-up step times)."""
     import torch
 
-    from explorer import training
+    from explorer import threads
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        monkeypatch.setattr(training, "_cores_busy", lambda: True)
-        choice = training.ThreadChoice(torch.device("cpu"))
+        monkeypatch.setattr(threads, "cores_busy", lambda: True)
+        choice = threads.ThreadChoice(torch.device("cpu"))
         assert torch.get_num_threads() == 1, "busy cores: start with one thread"
         for _ in range(4):
             choice.after(0.010)
@@ -131,9 +131,9 @@ def test_thread_choice_starts_from_the_load_and_switches_only_on_a_clear_win(mon
         choice.before()
         choice.after(0.004)  # clearly faster: switch
         assert torch.get_num_threads() == 2 and choice.current == 2 and choice.wait_s == choice.FIRST_WAIT_S
-        monkeypatch.setattr(training, "_cores_busy", lambda: False)
-        assert training.ThreadChoice(torch.device("cpu")).current == 2
-        assert not training.ThreadChoice(torch.device("meta")).active
+        monkeypatch.setattr(threads, "cores_busy", lambda: False)
+        assert threads.ThreadChoice(torch.device("cpu")).current == 2
+        assert not threads.ThreadChoice(torch.device("meta")).active
     finally:
         torch.set_num_threads(before)
 

@@ -15,7 +15,7 @@ from tests.conftest import make_image_dataset
 @pytest.fixture(scope="module")
 def trained_rbm():
     dataset = make_image_dataset(n_train=240, n_test=60, seed=1)
-    model = train("rbm", dataset, make_config("rbm", latent_dim=16, epochs=15, batch_size=20, lr=0.1)).model
+    model = train(dataset, make_config("rbm", latent_dim=16, epochs=15, batch_size=20, lr=0.1)).model
     return model, dataset
 
 

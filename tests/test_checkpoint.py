@@ -16,7 +16,7 @@ from explorer.training import train
 
 @pytest.fixture
 def trained(tiny_dataset):
-    return train("deep_ae", tiny_dataset, make_config("deep_ae", epochs=2, latent_dim=3), device="cpu"), tiny_dataset
+    return train(tiny_dataset, make_config("deep_ae", epochs=2, latent_dim=3), device="cpu"), tiny_dataset
 
 
 def save_trained(trained, folder, **kwargs):

@@ -49,6 +49,20 @@ def test_train_flags_come_from_the_variant_config(capsys):
     assert "--beta" in out and "--recon-loss {bce,mse}" in out and "--hidden" in out
 
 
+@pytest.mark.parametrize("order", [
+    ("ae", "--dataset", "digits", "--epochs", "1"),
+    ("--dataset", "digits", "ae", "--epochs", "1"),
+    ("--epochs", "1", "--dataset", "digits", "ae"),
+    ("--epochs=1", "--dataset=digits", "ae"),
+])
+def test_train_takes_options_and_the_variant_in_any_order(capsys, tmp_path, order):
+    code, out, err = run(capsys, "train", *order, "--latent-dim", "2", "--device", "cpu", "--out", str(tmp_path / "m"))
+    assert code == 0, err
+    code, out, _ = run(capsys, "eval", str(tmp_path / "m"), "--json")
+    metrics = json.loads(out)
+    assert metrics["variant"] == "ae" and metrics["dataset"] == "digits" and metrics["latent_dim"] == 2
+
+
 def test_train_on_a_user_npz(capsys, tmp_path):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "mine.npz", x=rng.uniform(0, 1, (40, 6, 6)).astype(np.float32), y=rng.integers(0, 2, 40))

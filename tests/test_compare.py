@@ -6,6 +6,7 @@ import pytest
 
 from explorer import compare
 from explorer.variants.pca import pca_baseline
+from tests.conftest import squared_error
 
 
 def test_examples_take_the_classes_in_turn(tiny_dataset):
@@ -21,5 +22,5 @@ def test_rows_are_the_originals_then_pca_then_each_model(tiny_dataset):
     assert [label for label, _, _ in rows] == ["original", "PCA-1", "two axes"]
     assert np.array_equal(rows[0][1], tiny_dataset.x_test[indices])
     x = tiny_dataset.x_test[indices]
-    expected = np.square(x - np.clip(other.reconstruct_array(x), 0, 1)).reshape(len(x), -1).sum(1).mean()
+    expected = squared_error(x, np.clip(other.reconstruct_array(x), 0, 1))
     assert rows[2][2] == pytest.approx(expected) and rows[1][2] > rows[2][2]

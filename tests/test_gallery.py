@@ -8,7 +8,7 @@ from explorer import metrics
 from explorer.checkpoint import load
 from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
-from explorer.metrics import encode_all, evaluate
+from explorer.metrics import evaluate
 from explorer.pretrain import build_plan
 from explorer.projection import PCAProjector, load_projection, shipped_name, shown_indices
 
@@ -104,7 +104,7 @@ def test_shipped_maps_are_there_and_fit_the_points_the_app_shows(dataset_name, e
         inputs = dataset.x_test[shown].reshape(len(shown), -1)
     else:
         model = load(entry.path).model
-        inputs = encode_all(model, dataset.x_test, dataset.y_test if model.conditional else None)[shown]
+        inputs = model.encode_array(dataset.x_test, dataset.y_test)[shown]
     pca = load_projection(paths["pca"])
     assert np.allclose(pca.embedding_, PCAProjector().fit(inputs).embedding_, atol=1e-3)
     umap = load_projection(paths["umap"], inputs if entry is None else None)  # pixels: fingerprint-checked
@@ -117,7 +117,7 @@ def test_deep_ae_2d_map_beats_the_pca_map_of_the_pixels():
     """Hinton & Salakhutdinov 2006, Fig. 3, measured on Fashion-MNIST's test set: the 2-D codes of the
     shipped deep_ae separate the classes better (5-NN accuracy in 2-D) than PCA-2 of the pixels."""
     dataset = load_dataset("fashion-mnist")
-    codes = encode_all(load(PRETRAINED_ROOT / "fashion-mnist" / "deep_ae-2").model, dataset.x_test)
+    codes = load(PRETRAINED_ROOT / "fashion-mnist" / "deep_ae-2").model.encode_array(dataset.x_test)
     pixels_map = PCAProjector().fit(dataset.x_test.reshape(len(dataset.x_test), -1)).embedding_
     code_accuracy = metrics.knn_accuracy_2d(codes, dataset.y_test)
     pca_accuracy = metrics.knn_accuracy_2d(pixels_map, dataset.y_test)

@@ -15,7 +15,7 @@ from explorer.training import train
     ("vae", {}),
 ])
 def test_beats_pca_on_digits(digits, variant, overrides):
-    trainer = train(variant, digits, make_config(variant, **overrides), device="cpu", seed=0)
+    trainer = train(digits, make_config(variant, **overrides), device="cpu", seed=0)
     errors = errors_against_pca(trainer.model, digits)
     assert errors["ratio_to_pca"] < 1.0, errors
 
@@ -24,7 +24,7 @@ def test_beats_pca_on_digits(digits, variant, overrides):
 @pytest.mark.skipif(not dataset_status("fashion-mnist").available, reason="Fashion-MNIST is not installed")
 def test_deep_ae_30_beats_pca_30_on_fashion_mnist_within_10_epochs():
     fashion = load_dataset("fashion-mnist")
-    trainer = train("deep_ae", fashion, make_config("deep_ae", latent_dim=30, epochs=10), device="cpu", seed=0)
+    trainer = train(fashion, make_config("deep_ae", latent_dim=30, epochs=10), device="cpu", seed=0)
     errors = errors_against_pca(trainer.model, fashion)
     assert errors["pca_sq_err_per_image"] == pytest.approx(12.24, abs=0.05)
     assert errors["ratio_to_pca"] < 1.0, errors

@@ -1,6 +1,8 @@
 """The Trainer on every path a user meets: learning, stopping, diverging, reproducing."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -11,7 +13,7 @@ from explorer.devices import available_devices, resolve_device
 
 
 def test_loss_falls_on_digits(digits):
-    trainer = train("deep_ae", digits, make_config("deep_ae", epochs=8), device="cpu", seed=0)
+    trainer = train(digits, make_config("deep_ae", epochs=8), device="cpu", seed=0)
     first, last = trainer.history[0], trainer.history[-1]
     assert trainer.status == "finished" and len(trainer.history) == 8
     assert last["recon"] < 0.8 * first["recon"]
@@ -31,7 +33,7 @@ class StopAtBatch(Callback):
 
 def test_stop_request_is_honoured_within_one_batch_and_keeps_the_model(digits):
     stopper = StopAtBatch(3)
-    trainer = train("ae", digits, make_config("ae", epochs=50), device="cpu", seed=0, callbacks=[stopper])
+    trainer = train(digits, make_config("ae", epochs=50), device="cpu", seed=0, callbacks=[stopper])
     assert trainer.status == "stopped"
     assert stopper.seen[-1] == (2, 3), "training went on after the stop request"
     assert len(trainer.history) == 2
@@ -57,7 +59,7 @@ class PoisonWeights(Callback):
 
 def test_divergence_guard_stops_and_restores_last_good_weights(digits):
     poison = PoisonWeights()
-    trainer = train("ae", digits, make_config("ae", epochs=10), device="cpu", seed=0, callbacks=[poison])
+    trainer = train(digits, make_config("ae", epochs=10), device="cpu", seed=0, callbacks=[poison])
     assert trainer.status == "diverged"
     assert "non-finite" in trainer.message and "learning rate" in trainer.message
     assert len(trainer.history) == 2
@@ -67,7 +69,7 @@ def test_divergence_guard_stops_and_restores_last_good_weights(digits):
 
 def test_same_seed_same_weights_different_seed_different(tiny_dataset):
     def weights(seed):
-        trainer = train("vae", tiny_dataset, make_config("vae", epochs=3), device="cpu", seed=seed)
+        trainer = train(tiny_dataset, make_config("vae", epochs=3), device="cpu", seed=seed)
         return trainer.model.state_dict()
 
     a, b, c = weights(7), weights(7), weights(8)
@@ -82,7 +84,7 @@ def test_progress_reports_rate_and_time_left(tiny_dataset):
         def on_batch_end(self, trainer, progress):
             seen.append(progress)
 
-    train("ae", tiny_dataset, make_config("ae", epochs=2, batch_size=32), device="cpu", callbacks=[Record()])
+    train(tiny_dataset, make_config("ae", epochs=2, batch_size=32), device="cpu", callbacks=[Record()])
     last = seen[-1]
     assert len(seen) == 2 * 3 and last.batch == last.n_batches == 3
     assert last.samples_seen == last.total_samples == 2 * 96 and last.fraction == 1.0
@@ -104,18 +106,14 @@ def test_bf16_training_autocasts_the_step_and_keeps_float32_weights(digits):
     autocast_seen = []
 
     class SpiedTrainer(Trainer):
-        def _run_epoch(self, stage, x_train, y_train, batch_size):
-            step = self.model.training_step
-            self.model.training_step = lambda x, y, s: (autocast_seen.append(torch.get_autocast_dtype("cpu")
-                                                                             if torch.is_autocast_enabled("cpu")
-                                                                             else None), step(x, y, s))[1]
-            try:
-                return super()._run_epoch(stage, x_train, y_train, batch_size)
-            finally:
-                self.model.training_step = step
+        def _run_epoch(self, stage, run):
+            def spied_step(x, y):
+                autocast_seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+                return stage.step(x, y)
+            return super()._run_epoch(dataclasses.replace(stage, step=spied_step), run)
 
     config = make_config("deep_ae", latent_dim=8, epochs=20)
-    fp32 = train("deep_ae", digits, config, device="cpu", seed=0)
+    fp32 = train(digits, config, device="cpu", seed=0)
     seed_everything(0)
     bf16 = SpiedTrainer(build("deep_ae", config, input_shape=digits.input_shape), device="cpu", seed=0,
                         precision="bf16").fit(digits)

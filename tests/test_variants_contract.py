@@ -6,25 +6,17 @@ import pytest
 import torch
 
 from explorer.checkpoint import dataset_record, load, save
-from explorer.registry import build, list_variants, make_config
+from explorer.registry import build, list_variants
 from explorer.training import Trainer, seed_everything
-from tests.conftest import make_image_dataset
+from tests.conftest import make_image_dataset, tiny_config
 
 VARIANTS = [spec.name for spec in list_variants()]
-
-
-def tiny_config(name: str, latent_dim: int):
-    """The variant's defaults, shrunk to a couple of epochs (one per greedy stage) where it has a schedule."""
-    config = make_config(name, latent_dim=latent_dim)
-    fields = {spec.name for spec in config.field_specs()}
-    changes = {k: v for k, v in {"epochs": 2, "pretrain_epochs": 1, "batch_size": 32}.items() if k in fields}
-    return config.replace(**changes)
 
 
 def fitted(name: str, shape, latent_dim: int):
     dataset = make_image_dataset(shape=shape)
     seed_everything(0)
-    model = build(name, tiny_config(name, latent_dim), input_shape=dataset.input_shape, n_classes=dataset.n_classes)
+    model = build(name, tiny_config(name, latent_dim, epochs=2, batch_size=32), input_shape=dataset.input_shape, n_classes=dataset.n_classes)
     trainer = Trainer(model, device="cpu", seed=0).fit(dataset)
     return trainer, dataset
 
@@ -34,7 +26,7 @@ def fitted(name: str, shape, latent_dim: int):
 @pytest.mark.parametrize("latent_dim", [2, 5])
 def test_shapes_and_finite_loss(name, shape, latent_dim):
     dataset = make_image_dataset(shape=shape, n_train=16, n_test=8)
-    model = build(name, tiny_config(name, latent_dim), input_shape=shape, n_classes=dataset.n_classes)
+    model = build(name, tiny_config(name, latent_dim, epochs=2, batch_size=32), input_shape=shape, n_classes=dataset.n_classes)
     x, y = torch.from_numpy(dataset.x_test.copy()), torch.from_numpy(dataset.y_test.copy())
     model.fit_data(x, y)
     z = model.encode(x, y)
@@ -49,7 +41,7 @@ def test_shapes_and_finite_loss(name, shape, latent_dim):
 def test_training_changes_weights_and_records_history(name):
     dataset = make_image_dataset()
     seed_everything(0)
-    model = build(name, tiny_config(name, 3), input_shape=dataset.input_shape, n_classes=dataset.n_classes)
+    model = build(name, tiny_config(name, 3, epochs=2, batch_size=32), input_shape=dataset.input_shape, n_classes=dataset.n_classes)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     trainer = Trainer(model, device="cpu", seed=0).fit(dataset)
     assert trainer.status == "finished"

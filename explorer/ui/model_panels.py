@@ -87,7 +87,7 @@ def train_tab(variant: str) -> None:
     if submitted:
         try:
             config = spec.config_cls(**values)
-            st.session_state.job = TrainingJob(variant, dataset, config, device=device, seed=int(seed),
+            st.session_state.job = TrainingJob(dataset, config, device=device, seed=int(seed),
                                                precision=precision).start()
         except ExplorerError as error:
             st.error(str(error))

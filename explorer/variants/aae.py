@@ -8,6 +8,7 @@ deterministic, the first of the paper's three choices of q(z|x) (Sec. 2), so the
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -130,11 +131,11 @@ class AAE(Autoencoder):
         optimizers = {"autoencoder": adam(autoencoder, self.config.lr),
                       "discriminator": adam(self.discriminator.parameters(), lr, adversarial_betas),
                       "generator": adam(self.encoder.parameters(), lr, adversarial_betas)}
-        return [Stage("train", self.config.epochs, optimizers)]
+        return [Stage("train", self.config.epochs, functools.partial(self.two_phase_step, optimizers))]
 
-    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
+    def two_phase_step(self, optimizers: dict[str, torch.optim.Optimizer], x: Tensor, y: Tensor | None
+                       ) -> dict[str, Tensor]:
         """The paper's reconstruction phase, then its regularisation phase, on one batch (Sec. 2)."""
-        optimizers = stage.optimizers
         terms = minimise({"recon": self.reconstruction_term(self.decode_logits(self.encode(x)), x)},
                          optimizers["autoencoder"])
         with torch.no_grad():

@@ -6,7 +6,7 @@ contrastive-divergence RBMs run through the same :class:`explorer.training.Train
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -35,13 +35,18 @@ def minimise(terms: dict[str, Tensor], optimizer: torch.optim.Optimizer) -> dict
     return {name: value.detach() for name, value in terms.items()}
 
 
+StepFunction = Callable[[Tensor, "Tensor | None"], dict[str, Tensor]]
+
+
 @dataclass
 class Stage:
-    """One phase of training: its name (shown in progress and history), epochs and optimizers.
-    ``on_start`` runs when the stage begins (e.g. unrolling pretrained RBMs before fine-tuning)."""
+    """One phase of training: its name (shown in progress and history), epochs, and its ``step``:
+    one update on a batch (x (B, C, H, W), y (B,) or None) returning the detached loss terms, with the
+    stage's optimizers bound in. ``on_start`` runs when the stage begins (e.g. unrolling pretrained
+    RBMs before fine-tuning)."""
     name: str
     epochs: int
-    optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    step: StepFunction
     on_start: Callable[[], None] | None = None
 
 
@@ -93,11 +98,11 @@ class Autoencoder(nn.Module):
         """Called once with the whole training set before the first stage (closed-form fits, inits)."""
 
     def training_stages(self) -> list[Stage]:
-        return [Stage("train", self.config.epochs, {"model": adam(self.parameters(), self.config.lr)})]
+        return [Stage("train", self.config.epochs, self.backprop_step(adam(self.parameters(), self.config.lr)))]
 
-    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
-        """One update on a batch; returns the detached loss terms. Default: backprop their sum."""
-        return minimise(self.loss(x, y), stage.optimizers["model"])
+    def backprop_step(self, optimizer: torch.optim.Optimizer) -> StepFunction:
+        """The step that backpropagates the sum of :meth:`loss`'s terms through ``optimizer``."""
+        return lambda x, y: minimise(self.loss(x, y), optimizer)
 
     # --- arrays in, arrays out: the one inference API of pages, metrics, report and benchmarks ----------
 

@@ -8,6 +8,7 @@ cross-entropy through the whole net. The paper fine-tuned with conjugate gradien
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -93,19 +94,18 @@ class DBNAutoencoder(Autoencoder):
         for layer, rbm in enumerate(self.rbms):
             lr = self.config.pretrain_lr * (LINEAR_CODE_LR_SCALE if rbm.linear_hidden else 1.0)
             sgd = torch.optim.SGD(rbm.parameters(), lr=lr, momentum=PRETRAIN_MOMENTUM)
-            stages.append(Stage(f"rbm{layer + 1}", self.config.pretrain_epochs, {"model": sgd}))
+            stages.append(Stage(f"rbm{layer + 1}", self.config.pretrain_epochs,
+                                functools.partial(self.pretrain_step, layer, sgd)))
         # Pretraining keeps the decoder mirrored already; unrolling here also covers pretrain_epochs = 0.
-        finetune = adam(self.parameters(), self.config.lr)
-        return stages + [Stage("finetune", self.config.epochs, {"model": finetune}, on_start=self.unroll)]
+        finetune = self.backprop_step(adam(self.parameters(), self.config.lr))
+        return stages + [Stage("finetune", self.config.epochs, finetune, on_start=self.unroll)]
 
-    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
-        if stage.name == "finetune":
-            return super().training_step(x, y, stage)
-        layer = int(stage.name.removeprefix("rbm")) - 1
+    def pretrain_step(self, layer: int, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        """One CD-1 update of RBM ``layer`` (as in the paper) on the frozen layers' output."""
         rbm = self.rbms[layer]
         with torch.no_grad():
             v = self.hidden_probs_below(x.flatten(1), layer)  # (B, V_layer), the frozen layers' output
-        terms = minimise({"free_energy_gap": rbm.cd_k_loss(v)}, stage.optimizers["model"])  # CD-1, as in the paper
+        terms = minimise({"free_energy_gap": rbm.cd_k_loss(v)}, optimizer)
         # Keep the decoder the transpose of the stack, so the model is a coherent autoencoder at every step.
         self.unroll_layer(layer)
         with torch.no_grad():

@@ -8,6 +8,7 @@ dW = lr (<h v^T>_data - <h v^T>_model), with the same meaning of ``lr`` as sciki
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -160,11 +161,13 @@ class RBM(Autoencoder):
     def training_stages(self) -> list[Stage]:
         sgd = torch.optim.SGD(self.parameters(), lr=self.config.lr)
         name = "pcd" if self.config.persistent else "cd"
-        return [Stage(name, self.config.epochs, {"model": sgd}, on_start=self.reset_chain)]
+        return [Stage(name, self.config.epochs, functools.partial(self.cd_step, self.backprop_step(sgd)),
+                      on_start=self.reset_chain)]
 
-    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
-        """The CD update, plus the reconstruction cross-entropy as an untrained monitor."""
-        terms = super().training_step(x, y, stage)
+    def cd_step(self, update, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        """The CD ``update`` (SGD on the free-energy gap), plus the reconstruction cross-entropy as an
+        untrained monitor."""
+        terms = update(x, y)
         with torch.no_grad():
             terms["recon_bce"] = self.rbm.reconstruction_cross_entropy(x.flatten(1))
         return terms

@@ -8,8 +8,10 @@ and the decoders top-down form a deep autoencoder, which backprop then fine-tune
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 from explorer import losses
@@ -80,10 +82,11 @@ class StackedAE(Autoencoder):
         stages = []
         for layer, (encoder, decoder) in enumerate(zip(self.encoders, self.decoders)):
             optimizer = adam([*encoder.parameters(), *decoder.parameters()], self.config.lr)
-            stages.append(Stage(f"layer{layer + 1}", self.config.pretrain_epochs, {"model": optimizer}))
-        return stages + [Stage("finetune", self.config.epochs, {"model": adam(self.parameters(), self.config.lr)})]
+            stages.append(Stage(f"layer{layer + 1}", self.config.pretrain_epochs,
+                                functools.partial(self.greedy_step, layer, optimizer)))
+        finetune = self.backprop_step(adam(self.parameters(), self.config.lr))
+        return stages + [Stage("finetune", self.config.epochs, finetune)]
 
-    def training_step(self, x: Tensor, y: Tensor | None, stage: Stage) -> dict[str, Tensor]:
-        if stage.name == "finetune":
-            return super().training_step(x, y, stage)
-        return minimise(self.layer_loss(x, int(stage.name.removeprefix("layer")) - 1), stage.optimizers["model"])
+    def greedy_step(self, layer: int, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        """One update of layer ``layer``'s own encoder and decoder on :meth:`layer_loss`."""
+        return minimise(self.layer_loss(x, layer), optimizer)

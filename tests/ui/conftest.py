@@ -17,7 +17,7 @@ SMALL_MODELS = {"ae": 2, "vae": 4, "cvae": 2}  # deterministic with a 2-D code, 
 @pytest.fixture(scope="session")
 def small_models(digits) -> dict[str, CurrentModel]:
     """One of each kind of model, two epochs on digits."""
-    return {name: CurrentModel(train(name, digits, make_config(name, epochs=2, latent_dim=k), device="cpu").model,
+    return {name: CurrentModel(train(digits, make_config(name, epochs=2, latent_dim=k), device="cpu").model,
                                "digits", "small (test)") for name, k in SMALL_MODELS.items()}
 
 

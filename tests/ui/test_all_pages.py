@@ -4,34 +4,26 @@ not apply to a variant must say why and offer the ones they apply to. New pages 
 are covered by themselves."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.registry import get_variant, list_variants
+from explorer.registry import list_variants
 from explorer.training import train
 from explorer.ui import shell
 from explorer.ui.state import CurrentModel
+from tests.conftest import tiny_config
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 VARIANTS = [spec.name for spec in list_variants()]
 PAGES = [(f"explorer/ui/pages/{file}", title, path) for file, title, _, path in shell.PAGES]
 
 
-def tiny_config(variant: str):
-    """The variant's defaults with every epoch count (pretraining stages too) set to 1."""
-    config = get_variant(variant).config_cls()
-    epochs = {f.name: 1 for f in dataclasses.fields(config)
-              if "epochs" in f.name and type(getattr(config, f.name)) is int}
-    return config.replace(**epochs)
-
-
 @pytest.fixture(scope="module")
 def tiny_models(digits) -> dict[str, CurrentModel]:
-    return {name: CurrentModel(train(name, digits, tiny_config(name), device="cpu").model, "digits", "tiny (test)")
+    return {name: CurrentModel(train(digits, tiny_config(name), device="cpu").model, "digits", "tiny (test)")
             for name in VARIANTS}
 
 

@@ -47,7 +47,7 @@ def test_two_sessions_train_at_once_with_their_own_jobs_progress_stop_and_models
     long_run = start_training("ae", epochs=2000, latent_dim=2)      # would take minutes: it gets stopped
     short_run = start_training("deep_ae", epochs=EPOCHS_B, latent_dim=3)
     job_a, job_b = long_run.session_state["job"], short_run.session_state["job"]
-    assert job_a is not job_b and job_a.model is not job_b.model
+    assert job_a is not job_b
     wait_for(lambda: job_a.snapshot.progress is not None)
 
     long_run.run()      # session A shows its own progress and Stop; B's page has no part in it
@@ -57,8 +57,9 @@ def test_two_sessions_train_at_once_with_their_own_jobs_progress_stop_and_models
     warnings = [w.value for w in long_run.warning]   # shown by the run that collects the stopped job
     job_a.join(60)
     job_b.join(120)
-    assert job_a.snapshot.status == "stopped" and len(job_a.trainer.history) < 2000
-    assert job_b.snapshot.status == "finished" and len(job_b.trainer.history) == EPOCHS_B
+    assert job_a.snapshot.status == "stopped" and len(job_a.snapshot.history) < 2000
+    assert job_b.snapshot.status == "finished" and len(job_b.snapshot.history) == EPOCHS_B
+    assert job_a.model is not None and job_b.model is not None and job_a.model is not job_b.model
     assert both_running, "the two sessions' jobs did not overlap"
 
     long_run.run()

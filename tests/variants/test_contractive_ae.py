@@ -43,10 +43,10 @@ def test_loss_weights_the_mean_jacobian_norm_by_lambda():
 def test_trained_cae_has_a_smaller_jacobian_than_a_plain_ae(digits):
     x_test = torch.from_numpy(digits.x_test.copy())
     common = dict(latent_dim=8)    # default epochs: at 50 the gap is only 2x, at 200 it is 6x
-    contractive = train("contractive_ae", digits, make_config("contractive_ae", **common),
+    contractive = train(digits, make_config("contractive_ae", **common),
                         device="cpu", seed=0).model
     # The same one-layer sigmoid encoder, trained without the penalty.
-    plain = train("ae", digits, make_config("ae", code_activation="sigmoid", **common), device="cpu", seed=0).model
+    plain = train(digits, make_config("ae", code_activation="sigmoid", **common), device="cpu", seed=0).model
     cae_norm = float(losses.jacobian_frobenius(contractive.encode, x_test).detach().mean())
     ae_norm = float(losses.jacobian_frobenius(plain.encode, x_test).detach().mean())
     assert cae_norm < 0.3 * ae_norm

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: small nets train
 @pytest.fixture(scope="module")
 def cvae(digits):
     # 100 of the default 400 epochs: label control is complete (1.0) from 50 on; the rest buys ELBO.
-    return train("cvae", digits, make_config("cvae", latent_dim=8, epochs=100), device="cpu", seed=0).model
+    return train(digits, make_config("cvae", latent_dim=8, epochs=100), device="cpu", seed=0).model
 
 
 @pytest.fixture(scope="module")

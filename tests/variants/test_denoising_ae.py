@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from explorer.metrics import psnr, reconstruct_all
+from explorer.metrics import psnr
 from explorer.noise import masking
 from explorer.registry import build, make_config
 from explorer.training import train
@@ -37,11 +37,11 @@ def test_training_noise_is_fresh_each_batch_but_never_at_evaluation():
 def test_repairs_masked_digits_better_than_aes_trained_on_clean_data(digits):
     # Same code size and epochs; deep_ae is the same network as denoising_ae without the noise.
     common = dict(latent_dim=8, epochs=60)
-    models = {name: train(name, digits, make_config(name, **common), device="cpu", seed=0).model
+    models = {name: train(digits, make_config(name, **common), device="cpu", seed=0).model
               for name in ("denoising_ae", "ae", "deep_ae")}
     clean = torch.from_numpy(digits.x_test.copy())
     damaged = masking(clean, 0.25, torch.Generator().manual_seed(0)).numpy()
-    quality = {name: float(psnr(digits.x_test, reconstruct_all(model, damaged)).mean())
+    quality = {name: float(psnr(digits.x_test, model.reconstruct_array(damaged)).mean())
                for name, model in models.items()}
     assert quality["denoising_ae"] > quality["ae"] + 1.0       # dB
     assert quality["denoising_ae"] > quality["deep_ae"] + 1.0

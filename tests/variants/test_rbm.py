@@ -13,7 +13,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import BernoulliRBM
 
 from explorer.data import ImageDataset
-from explorer.metrics import encode_all
 from explorer.registry import make_config
 from explorer.training import Callback, train
 from explorer.variants.rbm import BernoulliRBMLayer
@@ -100,7 +99,7 @@ def test_exact_log_likelihood_rises_during_training(persistent):
     dataset = binary_patterns()
     monitor = ExactLogLikelihood(torch.from_numpy(dataset.x_train.copy()).flatten(1))
     config = make_config("rbm", latent_dim=3, epochs=30, batch_size=10, lr=0.1, persistent=persistent)
-    train("rbm", dataset, config, device="cpu", seed=0, callbacks=[monitor])
+    train(dataset, config, device="cpu", seed=0, callbacks=[monitor])
     values = monitor.values
     assert values[0] == pytest.approx(-6 * math.log(2), abs=0.05)  # tiny initial weights: p(v) near uniform
     assert np.mean(values[-5:]) > np.mean(values[1:6]) + 0.5
@@ -122,15 +121,15 @@ def test_pcd_features_classify_as_well_as_scikit_learns_bernoulli_rbm(digits):
                                    random_state=seed).fit(x_train)
         theirs.append(probe_accuracy(sklearn_rbm.transform(x_train), sklearn_rbm.transform(x_test), digits))
         config = make_config("rbm", latent_dim=64, lr=0.1, epochs=10, batch_size=10, persistent=True)
-        model = train("rbm", digits, config, device="cpu", seed=seed).model
-        ours.append(probe_accuracy(encode_all(model, digits.x_train), encode_all(model, digits.x_test), digits))
+        model = train(digits, config, device="cpu", seed=seed).model
+        ours.append(probe_accuracy(model.encode_array(digits.x_train), model.encode_array(digits.x_test), digits))
     assert abs(np.mean(ours) - np.mean(theirs)) <= 0.01, (ours, theirs)
     assert np.mean(ours) > 0.85
 
 
 def test_gibbs_chain_returns_one_probability_image_per_step():
     torch.manual_seed(0)
-    model = train("rbm", binary_patterns(), make_config("rbm", latent_dim=3, epochs=30), device="cpu").model
+    model = train(binary_patterns(), make_config("rbm", latent_dim=3, epochs=30), device="cpu").model
     start = torch.from_numpy(binary_patterns(seed=1).x_test[:4].copy())
     chain = model.gibbs_chain(5, start)
     assert len(chain) == 5 and all(step.shape == (4, 1, 2, 3) for step in chain)

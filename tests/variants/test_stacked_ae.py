@@ -42,7 +42,7 @@ def test_upper_layers_learn_to_reconstruct_the_codes_below():
 
 
 def test_fine_tuning_improves_on_the_greedy_stack_and_beats_pca(digits):
-    trainer = train("stacked_ae", digits, make_config("stacked_ae", latent_dim=8), device="cpu", seed=0)
+    trainer = train(digits, make_config("stacked_ae", latent_dim=8), device="cpu", seed=0)
     stages = [r["stage"] for r in trainer.history]
     assert stages == [f"layer{i}" for i in range(1, 5) for _ in range(10)] + ["finetune"] * 80  # 64-128-64-32-8
     greedy_error = [r for r in trainer.history if r["stage"] != "finetune"][-1]["test_sq_err"]
