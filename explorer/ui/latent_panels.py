@@ -18,6 +18,7 @@ import streamlit as st
 
 from explorer.plots import latent_scatter
 from explorer.projection import DEFAULT_MAP_POINTS
+from explorer.query import Query, class_name, encode_one
 from explorer.ui import cache, maps, query, widgets
 
 MAP_POINTS = (500, 1000, 2000, 5000, 10000)
@@ -143,7 +144,7 @@ def selection_view(current, dataset) -> None:
     codes = cache.codes(current.key, "test", current.model, dataset)[shown]
     table = {"test index": shown}
     if dataset.y_test is not None:
-        table["class"] = [query.class_name(dataset, int(label)) for label in dataset.y_test[shown]]
+        table["class"] = [class_name(dataset, int(label)) for label in dataset.y_test[shown]]
     table.update({f"z{d}": codes[:, d] for d in range(codes.shape[1])})
     st.dataframe(table, hide_index=True, key="latent.codes_table")
 
@@ -165,7 +166,7 @@ def decode_point(current, dataset, codes: np.ndarray) -> np.ndarray | None:
     return point
 
 
-def new_image(current, dataset) -> query.Query | None:
+def new_image(current, dataset) -> Query | None:
     """A training or test image by index, or an upload, to place on the maps with ``transform``."""
     left, right = st.columns([1, 2])
     source = left.selectbox("Place a new image", NEW_SOURCES, key="latent.new_source",
@@ -177,13 +178,13 @@ def new_image(current, dataset) -> query.Query | None:
             return query.upload_input(dataset, "latent.new", query.polarity_choice("latent.new"))
     x, y = (dataset.x_train, dataset.y_train) if source == "training image" else (dataset.x_test, dataset.y_test)
     index = int(right.number_input(f"{source} index", 0, len(x) - 1, 0, key="latent.new_index"))
-    return query.Query(x[index], None if y is None else int(y[index]), f"{source} {index}")
+    return Query(x[index], None if y is None else int(y[index]), f"{source} {index}")
 
 
 def place(current, dataset, q: query.Query, all_maps: list[maps.Map]) -> list[np.ndarray]:
     """The new image's (2,) position on each map, by each map's fitted projector (never a refit)."""
     label = query.pick_label(current.model, dataset, "latent.new_class", q.label)
-    code = query.encode_one(current.model, q.image, label)
+    code = encode_one(current.model, q.image, label)
     positions = []
     for m in all_maps:
         features = code if m.source == "codes" else q.image.reshape(-1)

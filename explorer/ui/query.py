@@ -1,67 +1,21 @@
-"""A query image from a dataset index, an uploaded file or a drawing, in the dataset's format.
-
-Uploads and drawings are converted to what the model sees: grey or RGB as the dataset, resized to
-its H x W (area-averaged), in [0, 1], and flipped to the dataset's polarity (light ink on dark, as
-MNIST, or the reverse) unless the user says otherwise. The page shows that preview.
-"""
+"""The query widgets: a class to encode with, an uploaded image or a drawing, and the preview of what
+the model sees (the conversion itself is :mod:`explorer.query`'s)."""
 from __future__ import annotations
-
-import io
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from explorer.errors import DataError
+from explorer.query import POLARITIES, Query, background_mean, class_name, image_from_bytes, is_blank, \
+    match_polarity, to_dataset_format
 
 CANVAS_SIZE = 224  # on-screen drawing area, pixels; a multiple of 8 and 28
-POLARITIES = ("auto", "as it is", "inverted")
-
-
-@dataclass
-class Query:
-    image: np.ndarray          # (C, H, W) float32 in [0, 1]
-    label: int | None          # known class, if any
-    description: str           # "test image 12", "upload digit.png", "drawing"
-    train_index: int | None = None  # set when the query is a training image
-
-
-def to_dataset_format(picture: Image.Image, input_shape: tuple[int, int, int]) -> np.ndarray:
-    """Any PIL image -> (C, H, W) float32 in [0, 1]: grey or RGB as ``input_shape``, resized to H x W."""
-    c, h, w = input_shape
-    picture = picture.convert("RGBA")  # transparent parts become white paper
-    picture = Image.alpha_composite(Image.new("RGBA", picture.size, "white"), picture)
-    picture = picture.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BOX)
-    pixels = np.asarray(picture, np.float32) / 255
-    return pixels[None] if c == 1 else pixels.transpose(2, 0, 1)
-
-
-def image_from_bytes(data: bytes, input_shape: tuple[int, int, int], name: str = "upload") -> np.ndarray:
-    try:
-        with Image.open(io.BytesIO(data)) as picture:
-            picture.load()
-            return to_dataset_format(picture, input_shape)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise DataError(f"{name} is not a readable image ({error}); upload a PNG or JPEG") from None
-
-
-def match_polarity(image: np.ndarray, dataset_mean: float, choice: str = "auto") -> np.ndarray:
-    """Invert ``image`` when asked, or (auto) when its background is light and the dataset's dark, or
-    the reverse. The background is judged by the mean, which is mostly background in these datasets."""
-    invert = choice == "inverted" or (choice == "auto" and (image.mean() > 0.5) != (dataset_mean > 0.5))
-    return (1 - image).astype(np.float32) if invert else image
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def dataset_mean(fingerprint: str, _dataset) -> float:
-    return float(_dataset.x_train[:2000].mean())
-
-
-def class_name(dataset, label: int | None) -> str:
-    if label is None:
-        return "?"
-    return dataset.class_names[label] if dataset.class_names else str(label)
+    return background_mean(_dataset)
 
 
 def pick_label(model, dataset, key: str, known: int | None = None) -> int | None:
@@ -77,10 +31,14 @@ def polarity_choice(key: str) -> str:
                     help="auto flips a dark-on-light picture for a light-on-dark dataset (and back).")
 
 
-def upload_input(dataset, key: str, polarity: str = "auto") -> Query | None:
+def upload_input(dataset, key: str, polarity: str = "auto", hint: str | None = None) -> Query | None:
+    """The uploaded image as a query; ``hint`` is shown while nothing is uploaded, and a file that is
+    no readable image gets one error instead."""
     upload = st.file_uploader("An image (PNG or JPEG)", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
                               key=f"{key}.upload")
     if upload is None:
+        if hint:
+            st.info(hint)
         return None
     try:
         image = image_from_bytes(upload.getvalue(), dataset.input_shape, upload.name)
@@ -106,8 +64,8 @@ def canvas_input(dataset, key: str, polarity: str = "auto") -> Query | None:
     if rgba is None or rgba.ndim != 3:
         return None
     image = to_dataset_format(Image.fromarray(np.ascontiguousarray(rgba, np.uint8)), dataset.input_shape)
-    if np.ptp(image) < 0.05:
-        return None  # nothing drawn yet
+    if is_blank(image):
+        return None
     return Query(match_polarity(image, dataset_mean(dataset.fingerprint, dataset), polarity), None, "drawing")
 
 
@@ -116,7 +74,3 @@ def preview(image: np.ndarray, caption: str) -> None:
     from explorer.ui.widgets import show_images
     show_images(image[None], 1, caption=caption, width=140)
 
-
-def encode_one(model, image: np.ndarray, label: int | None) -> np.ndarray:
-    """(C, H, W) -> (K,) code; ``label`` is given to conditional models."""
-    return model.encode_array(image[None].astype(np.float32), None if label is None else np.array([label]))[0]

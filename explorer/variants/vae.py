@@ -71,5 +71,6 @@ class VAE(Autoencoder):
                 "kl": self.config.beta * losses.gaussian_kl(mu, logvar)}
 
     def kl_per_dimension(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        """(K,) average KL of each latent dimension over ``x``: how much information it carries."""
-        return losses.gaussian_kl_per_dim(*self.encode_distribution(x, y)).mean(0)
+        """(B, K) KL to the prior of each image's posterior in each latent dimension; averaged over
+        images, how much information a dimension carries."""
+        return losses.gaussian_kl_per_dim(*self.encode_distribution(x, y))

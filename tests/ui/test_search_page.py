@@ -1,5 +1,6 @@
-"""The Search page: top-k training images by code and by pixels, precision@k for the query and over the
-test set, queries by index, by a neighbour's button and by an uploaded picture."""
+"""The Search page: top-k training images by code and by pixels marked against the query's class,
+precision@k for the query and over the test set, queries by index, by a neighbour's button and by an
+uploaded picture (the retrieval itself: tests/test_search.py)."""
 from __future__ import annotations
 
 import io
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from explorer import metrics
+from explorer import metrics, search
 from explorer.ui.query import image_from_bytes, match_polarity
 
 PAGE = "search"
@@ -22,8 +23,12 @@ def summary(at: AppTest, row: str) -> dict[str, float]:
             re.findall(r"(precision@\d+|test average|query time) \*\*([\d.]+)", line)}
 
 
-def neighbour_captions(at: AppTest) -> list[str]:
-    return [c.value for c in at.caption if re.fullmatch(r"\S+ · [\d.e+-]+", c.value)]
+NEIGHBOUR = re.compile(r"(?::(green|red)\[([✓✗]) )?(.+?)\]? · (\d+\.\d+)")
+
+
+def neighbours(at: AppTest) -> list[tuple[str | None, str | None, str, str]]:
+    """(colour, mark, class, distance text) under each found image, in page order."""
+    return [found.groups() for c in at.caption if (found := NEIGHBOUR.fullmatch(c.value))]
 
 
 @pytest.mark.parametrize("variant", ["ae", "vae", "cvae"])
@@ -44,7 +49,17 @@ def test_a_test_image_query_finds_neighbours_by_code_and_by_pixels(open_page, va
         flat_train, digits.y_train, digits.x_test.reshape(len(digits.x_test), -1), digits.y_test, k), abs=1e-3)
     nearest = np.argsort(np.linalg.norm(flat_train - digits.x_test[3].reshape(-1), axis=1))[:k]
     assert pixels[f"precision@{k}"] == pytest.approx((digits.y_train[nearest] == digits.y_test[3]).mean())
-    assert codes["query time"] < 1000 and len(neighbour_captions(at)) == 2 * k
+    assert codes["query time"] < 1000
+    shown = neighbours(at)
+    assert len(shown) == 2 * k
+    query_class = digits.class_names[digits.y_test[3]]
+    assert all((colour, mark) == (("green", "✓") if cls == query_class else ("red", "✗"))
+               for colour, mark, cls, _ in shown)
+    assert [cls for _, _, cls, _ in shown[k:]] == [digits.class_names[i] for i in digits.y_train[nearest]]
+    pixel_distances = np.linalg.norm(flat_train[nearest] - digits.x_test[3].reshape(-1), axis=1)
+    expected = search.distance_text(pixel_distances, "euclidean")  # three significant digits, fixed point
+    assert [len(text) for *_, text in shown[k:]] == [len(text) for text in expected]
+    np.testing.assert_allclose([float(text) for *_, text in shown[k:]], pixel_distances, atol=0.006)
 
 
 def test_a_neighbours_button_becomes_the_query_and_a_training_query_skips_itself(open_page, small_models,
@@ -57,15 +72,31 @@ def test_a_neighbours_button_becomes_the_query_and_a_training_query_skips_itself
     assert not at.exception
     assert at.radio(key="search.source").value == "training image"
     assert at.number_input(key="search.train_index").value == pixel_neighbour
-    distances = [float(c.split(" · ")[1]) for c in neighbour_captions(at)]
+    distances = [float(distance) for *_, distance in neighbours(at)]
     assert len(distances) == 8 and min(distances) > 0  # the query itself is not among its neighbours
 
 
-def test_cosine_distance_changes_the_averages(open_page, small_models):
-    at = open_page(small_models["ae"], PAGE)
+def test_cosine_distance_changes_the_averages(open_page, small_models, digits):
+    model = small_models["vae"]  # a 4-D code
+    at = open_page(model, PAGE)
     euclidean = summary(at, "code")["test average"]
     at.radio(key="search.metric").set_value("cosine").run()
     assert not at.exception and summary(at, "code")["test average"] != euclidean
+    k = at.slider(key="search.k").value
+    train_codes, test_codes = (model.model.encode_array(x) for x in (digits.x_train, digits.x_test))
+    assert summary(at, "code")["test average"] == pytest.approx(
+        metrics.precision_at_k(train_codes, digits.y_train, test_codes, digits.y_test, k, "cosine"), abs=1e-3)
+    distances = [float(distance) for *_, distance in neighbours(at)]
+    assert all(len(text.split(".")[1]) == 3 for *_, text in neighbours(at)) and max(distances) <= 2
+
+
+def test_cosine_distance_on_a_2d_code_is_refused_with_the_reason(open_page, small_models):
+    at = open_page(small_models["ae"], PAGE)  # a 2-D code
+    at.radio(key="search.metric").set_value("cosine").run()
+    assert not at.exception
+    assert [w.value for w in at.warning if "one angle" in w.value and "Euclidean" in w.value]
+    assert not any(md.value.startswith("**By code") and "test average" in md.value for md in at.markdown)
+    assert "test average" in summary(at, "pixels") and len(neighbours(at)) == at.slider(key="search.k").value
 
 
 def test_an_uploaded_picture_is_converted_to_what_the_model_sees(open_page, small_models, digits):
@@ -80,6 +111,10 @@ def test_an_uploaded_picture_is_converted_to_what_the_model_sees(open_page, smal
     at = open_page(small_models["cvae"], PAGE)
     at.radio(key="search.source").set_value("upload").run()
     assert any("Upload an image" in i.value for i in at.info)
+    at.file_uploader(key="search.upload").set_value(("five.png", png.getvalue()[:50], "image/png")).run()
+    assert not at.exception and [e.value for e in at.error] == [
+        "five.png is damaged (its image data is cut short or corrupt): upload a PNG or JPEG image."]
+    assert not at.info  # one clear message, not also "Upload an image."
     at.file_uploader(key="search.upload").set_value(("five.png", png.getvalue(), "image/png")).run()
     assert not at.exception and not at.error
     at.selectbox(key="search.class").set_value(int(digits.y_test[5])).run()   # a CVAE encodes given the class

@@ -5,7 +5,7 @@ from explorer.ui import query, side_jobs, state
 from explorer.ui import search_panels as panels
 
 st.title("Search")
-current = side_jobs.need_model("Search")
+current = side_jobs.need_model("Search", code="retrieval")
 if current is not None:
     dataset = state.dataset()
     st.caption("A query image is encoded and compared with the codes of every training image; beside it, "
@@ -23,19 +23,11 @@ if current is not None:
     with right:
         metric, k = panels.metric_and_k()
     if q is not None:
-        code_average = pixel_average = None
-        if dataset.y_train is not None:
-            code_matches, pixel_matches = panels.test_matches(current, dataset, metric)
-            code_average = panels.average_precision(code_matches, k)
-            pixel_average = panels.average_precision(pixel_matches, k)
-        panels.result_row(f"By code ({metric}, {current.model.latent_dim}-D)", dataset,
-                          panels.by_code(current, dataset, q, label, metric, k, q.train_index), label,
-                          code_average, "codes")
-        panels.result_row(f"By pixels ({metric})", dataset, panels.by_pixels(dataset, q, metric, k, q.train_index),
-                          label, pixel_average, "pixels")
-        st.caption(f"Under each image: its class and distance. Test averages over "
-                   f"{min(len(dataset.x_test), panels.AVERAGE_QUERIES)} test images. "
-                   "**search** makes that training image the query.")
-        if dataset.y_train is not None:  # after the results are out: the other distance's averages, so
-            for other in panels.METRICS:   # switching to it answers from the cache (~1 s of pixel search)
-                panels.test_matches(current, dataset, other)
+        rows = [row for row in (panels.code_row(current, dataset, q, label, metric, k),
+                                panels.pixel_row(dataset, q, label, metric, k)) if row is not None]
+        st.caption("Under each image: its class (✓ the query's, ✗ another, when the query's class is known) "
+                   f"and its distance. Test averages over {min(len(dataset.x_test), panels.AVERAGE_QUERIES)} "
+                   "test images. **search** makes that training image the query.")
+        if dataset.y_train is not None:  # after the results are drawn, for the distance on screen only
+            for row in rows:
+                row.add_average()

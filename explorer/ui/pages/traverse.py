@@ -1,7 +1,7 @@
 """Traverse: move along each code dimension, see the manifold over two of them, interpolate two images."""
-import numpy as np
 import streamlit as st
 
+from explorer import traverse
 from explorer.ui import cache, side_jobs, state
 from explorer.ui import traverse_panels as panels
 
@@ -11,8 +11,8 @@ if current is not None:
     dataset, model = state.dataset(), current.model
     codes = cache.codes(current.key, "test", model, dataset)
     scores, score_name = panels.dimension_scores(current.key, model, dataset)
-    order = np.argsort(-scores, kind="stable")
-    low, high = panels.slider_ranges(codes, model.gaussian_latent)
+    order = traverse.informative_first(scores)
+    low, high = traverse.slider_ranges(codes, model.gaussian_latent)
     st.caption(f"One slider per code dimension of `{current.variant}`, sorted by "
                + ("average KL to the prior over the test images (near 0: the decoder ignores it)"
                   if score_name == "KL" else "the variance of the test codes")
