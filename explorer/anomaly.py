@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from explorer.variants.base import Autoencoder
 
 HOLDOUT_SEPARATOR = "-without-"
+DEFAULT_FLAGGED = 0.05  # the threshold starts by flagging this fraction of the test images
 
 
 def without_class(dataset: ImageDataset, label: int) -> ImageDataset:
@@ -59,45 +60,95 @@ def worst(errors: np.ndarray, n: int) -> np.ndarray:
     return top[np.argsort(-errors[top], kind="stable")]
 
 
+def default_threshold(errors: np.ndarray) -> float:
+    """Where the threshold starts: the error above which the worst :data:`DEFAULT_FLAGGED` of the images lie."""
+    return float(np.quantile(errors, 1 - DEFAULT_FLAGGED))
+
+
 @dataclass(frozen=True)
 class ThresholdSummary:
-    """What a threshold flags: how many, which (largest error first), and per class counts."""
+    """What a threshold flags: how many of how many, which (largest error first), and per class counts."""
     threshold: float
     flagged: np.ndarray              # indices, largest error first
     per_class: dict[int, int]        # label -> flagged count (empty when unlabelled)
+    out_of: int                      # images scored
 
     @property
     def count(self) -> int:
         return len(self.flagged)
+
+    @property
+    def fraction(self) -> float:
+        return self.count / self.out_of if self.out_of else 0.0
 
 
 def above_threshold(errors: np.ndarray, threshold: float, labels: np.ndarray | None = None) -> ThresholdSummary:
     flagged = np.flatnonzero(errors > threshold)
     flagged = flagged[np.argsort(-errors[flagged], kind="stable")]
     per_class = {} if labels is None else {int(c): int(n) for c, n in zip(*np.unique(labels[flagged], return_counts=True))}
-    return ThresholdSummary(float(threshold), flagged, per_class)
+    return ThresholdSummary(float(threshold), flagged, per_class, len(errors))
+
+
+@dataclass(frozen=True)
+class Roc:
+    """A receiver operating characteristic: the false and true positive rates of every threshold
+    (highest first, after the point (0, 0)), and the area under the curve."""
+    fpr: np.ndarray          # (T,)
+    tpr: np.ndarray          # (T,)
+    thresholds: np.ndarray   # (T,) the first is +inf: nothing flagged
+    auc: float
+
+
+def roc(is_anomaly: np.ndarray, scores: np.ndarray) -> Roc:
+    """The ROC of ``scores`` (N,) as a detector of ``is_anomaly`` (N,) bool: one point per distinct
+    score, highest first (Fawcett, An introduction to ROC analysis, Pattern Recognition Letters 2006,
+    Algorithm 2), less the points inside a straight vertical or horizontal run, which change neither
+    the line nor the area (as scikit-learn's ``roc_curve``, whose points these are). The area by the
+    trapezoidal rule is the probability that an anomaly scores above a normal image, ties counted
+    half (Hanley & McNeil, Radiology 1982)."""
+    is_anomaly, scores = np.asarray(is_anomaly, bool), np.asarray(scores, np.float64)
+    if is_anomaly.all() or not is_anomaly.any():
+        raise DataError("an ROC needs both anomalies and normal images")
+    order = np.argsort(scores, kind="mergesort")[::-1]
+    scores, is_anomaly = scores[order], is_anomaly[order]
+    last_of_each = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]  # where a distinct score ends
+    true_positives = np.cumsum(is_anomaly)[last_of_each]
+    false_positives = last_of_each + 1 - true_positives
+    keep = np.r_[True, (np.diff(false_positives, 2) != 0) | (np.diff(true_positives, 2) != 0), True] \
+        if len(last_of_each) > 2 else np.ones(len(last_of_each), bool)
+    true_positives = np.r_[0, true_positives[keep]]
+    false_positives = np.r_[0, false_positives[keep]]
+    fpr, tpr = false_positives / false_positives[-1], true_positives / true_positives[-1]
+    return Roc(fpr, tpr, np.r_[np.inf, scores[last_of_each][keep]], float(np.trapezoid(tpr, fpr)))
 
 
 @dataclass(frozen=True)
 class HoldoutResult:
-    """The held-out class as the anomaly: ROC AUC of the model's and PCA's reconstruction errors."""
+    """The held-out class as the anomaly: ROCs of the model's and PCA's reconstruction errors."""
     label: int
-    model_auc: float
-    pca_auc: float
+    model_roc: Roc
+    pca_roc: Roc
     model_errors: np.ndarray   # (N_test,)
     pca_errors: np.ndarray     # (N_test,)
     is_anomaly: np.ndarray     # (N_test,) bool
 
+    @property
+    def model_auc(self) -> float:
+        return self.model_roc.auc
+
+    @property
+    def pca_auc(self) -> float:
+        return self.pca_roc.auc
+
 
 def holdout_auc(model: "Autoencoder", dataset: ImageDataset, label: int) -> HoldoutResult:
     """Score every test image by reconstruction error under ``model`` (trained without ``label``)
-    and under PCA of the same size fitted on the same reduced train split; AUC of class ``label``."""
-    from sklearn.metrics import roc_auc_score
+    and under PCA of the same size fitted on the same reduced train split; ROC of class ``label``."""
     reduced = without_class(dataset, label)
     is_anomaly = dataset.y_test == label
     if is_anomaly.all() or not is_anomaly.any():
         raise DataError(f"the test split needs images of class {label} and of other classes")
     model_errors = model.reconstruction_errors(dataset.x_test, dataset.y_test)
     pca_errors = pca_baseline(reduced, model.latent_dim).reconstruction_errors(dataset.x_test)
-    return HoldoutResult(label, float(roc_auc_score(is_anomaly, model_errors)),
-                         float(roc_auc_score(is_anomaly, pca_errors)), model_errors, pca_errors, is_anomaly)
+    return HoldoutResult(label, roc(is_anomaly, model_errors), roc(is_anomaly, pca_errors), model_errors,
+                         pca_errors, is_anomaly)

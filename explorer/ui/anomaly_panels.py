@@ -45,14 +45,14 @@ def pairs(dataset, reconstructions: np.ndarray, indices: np.ndarray, errors: np.
 
 def threshold_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> None:
     low, high = float(errors.min()), float(errors.max())
-    default = float(np.quantile(errors, 0.95))
+    default = anomaly.default_threshold(errors)
     hist, controls = st.columns([3, 2])
     with controls:
         threshold = st.slider("Threshold (squared error)", low, high, default, step=(high - low) / 200 or 1.0,
                               key=f"anomaly.threshold.{current.key}", format="%.2f")
         summary = anomaly.above_threshold(errors, threshold, dataset.y_test)
-        st.metric("Images above the threshold", f"{summary.count} of {len(errors)}",
-                  f"{100 * summary.count / len(errors):.1f}%", delta_color="off", delta_arrow="off")
+        st.metric("Images above the threshold", f"{summary.count} of {summary.out_of}",
+                  f"{100 * summary.fraction:.1f}%", delta_color="off", delta_arrow="off")
         if summary.per_class:
             counts = sorted(summary.per_class.items(), key=lambda item: -item[1])
             st.markdown("By class: " + ", ".join(f"{dataset.class_names[c]} (**{n}**)" for c, n in counts))
@@ -132,9 +132,8 @@ def holdout_view(model: state.CurrentModel, dataset, label: int) -> None:
     left.download_button("Download this model (.zip)", lambda: model.checkpoint_zip(anomaly.without_class(dataset, label)),
                          file_name=f"{dataset.name}-{model.variant}-{k}-without-{label}.zip",
                          mime="application/zip", key="anomaly.download")
-    from sklearn.metrics import roc_curve
-    curves = {f"{model.variant} ({result.model_auc:.3f})": roc_curve(result.is_anomaly, result.model_errors)[:2],
-              f"PCA-{k} ({result.pca_auc:.3f})": roc_curve(result.is_anomaly, result.pca_errors)[:2]}
+    curves = {f"{model.variant} ({result.model_auc:.3f})": (result.model_roc.fpr, result.model_roc.tpr),
+              f"PCA-{k} ({result.pca_auc:.3f})": (result.pca_roc.fpr, result.pca_roc.tpr)}
     middle.plotly_chart(roc_curves(curves, f"Class {name} as the anomaly"), key="anomaly.roc")
     groups = {f"class {name} (never seen)": result.model_errors[result.is_anomaly],
               "the other classes": result.model_errors[~result.is_anomaly]}
