@@ -5,7 +5,6 @@ import os
 import platform
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -105,18 +104,6 @@ def latency_text(stats: dict[str, float]) -> str:
 
 def b2b_text(stats: dict[str, float]) -> str:
     return f"back to back: p50 {stats['b2b_p50_ms']:.2f} ms, p95 {stats['b2b_p95_ms']:.2f} ms"
-
-
-@contextmanager
-def torch_threads(threads: int):
-    """torch's intra-op thread count set to ``threads`` inside the block, then put back."""
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def median(values: list[float]) -> float:

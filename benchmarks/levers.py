@@ -16,7 +16,8 @@ import torch
 from benchmarks.common import INTERACTION_PAUSE_S, Row, Sizes, median, time_calls
 from benchmarks.latency import to_uint8
 from explorer import search
-from explorer.search import CodeIndex, one_thread
+from explorer.search import CodeIndex
+from explorer.threads import one_thread, torch_threads
 from explorer.tensors import as_tensor
 
 
@@ -44,7 +45,6 @@ def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int,
         own = copy.deepcopy(model).train()
         copies[name] = (own, torch.compile(own.loss) if setting.compiled else own.loss,
                         _adam(own.parameters(), setting.adam))
-    threads = torch.get_num_threads()
     rates: dict[str, list[float]] = {name: [] for name in settings}
     first_step: dict[str, float] = {}
     generator = torch.Generator().manual_seed(0)
@@ -54,23 +54,22 @@ def _rates(model, x: torch.Tensor, settings: dict[str, Setting], rounds: int,
             for name in names[r % len(names):] + names[:r % len(names)]:
                 setting = settings[name]
                 torch.set_flush_denormal(setting.flush)
-                torch.set_num_threads(setting.threads)
                 own, loss_of, optimizer = copies[name]
-                for step in range(steps + 1):
-                    batch = x[torch.randint(0, len(x), (setting.batch,), generator=generator)]
-                    start = time.perf_counter()
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=setting.bf16):
-                        loss = sum(loss_of(batch).values())
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    if step:
-                        rates[name].append(setting.batch / (time.perf_counter() - start))
-                    else:
-                        first_step.setdefault(name, time.perf_counter() - start)
+                with torch_threads(setting.threads):
+                    for step in range(steps + 1):
+                        batch = x[torch.randint(0, len(x), (setting.batch,), generator=generator)]
+                        start = time.perf_counter()
+                        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=setting.bf16):
+                            loss = sum(loss_of(batch).values())
+                        optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        optimizer.step()
+                        if step:
+                            rates[name].append(setting.batch / (time.perf_counter() - start))
+                        else:
+                            first_step.setdefault(name, time.perf_counter() - start)
     finally:
         torch.set_flush_denormal(False)  # torch's default; it has no getter to restore from
-        torch.set_num_threads(threads)
     compiling = {name: first_step[name] for name, setting in settings.items() if setting.compiled}
     return {name: median(values) for name, values in rates.items()}, compiling
 

@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import data as bdata
-from benchmarks.common import median, torch_threads
+from benchmarks.common import median
+from explorer.threads import torch_threads
 from explorer.tensors import as_tensor
 from explorer.variants.base import adam
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 import traceback
+from contextlib import nullcontext
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,7 @@ import torch
 from benchmarks import coldstart, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
 from benchmarks import data as bdata
 from benchmarks.common import Row, Sizes, machine
+from explorer.threads import torch_threads
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 VARIANTS = ("deep_ae", "vae", "conv_ae")
@@ -148,11 +150,11 @@ def ceiling_section(run: Run, dataset, model) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    threads = torch.get_num_threads()
-    try:
-        return _main(parse(argv))
-    finally:
-        torch.set_num_threads(threads)  # --quick pins one thread; callers in-process get theirs back
+    args = parse(argv)
+    # --quick is a smoke run: one thread keeps it to seconds on a busy machine (see ThreadChoice);
+    # callers in-process get their thread count back
+    with torch_threads(1) if args.quick else nullcontext():
+        return _main(args)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -164,8 +166,6 @@ def _main(args: argparse.Namespace) -> int:
         sizes = replace(sizes, epochs={k: args.epochs for k in sizes.epochs})
     if args.rounds:
         sizes = replace(sizes, rounds={k: args.rounds for k in sizes.rounds})
-    if args.quick:  # a smoke run: one thread keeps it to seconds on a busy machine (see ThreadChoice)
-        torch.set_num_threads(1)
     started, run = time.perf_counter(), Run(sizes)
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)

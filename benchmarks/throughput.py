@@ -15,7 +15,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import data as bdata
-from benchmarks.common import Row, Sizes, median, torch_threads
+from benchmarks.common import Row, Sizes, median
+from explorer.threads import torch_threads
 from explorer.devices import bf16_is_fast
 from explorer.losses import squared_error_per_image
 from explorer.metrics import pca_baseline

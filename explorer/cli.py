@@ -28,17 +28,20 @@ def parse_bool(text: str) -> bool:
 
 
 def add_config_flags(parser: argparse.ArgumentParser, config_cls: type[Config]) -> None:
-    """One ``--flag`` per config field, with its bounds and help; unset flags keep the default."""
+    """One ``--flag`` per config field, with its bounds and help; unset flags take the dataset's setting."""
     for spec in config_cls.field_specs():
-        bounds = "".join([f" min {spec.min}" if spec.min is not None else "",
-                          f" max {spec.max}" if spec.max is not None else ""])
+        notes = [f"unset: the dataset's setting, {spec.default} on digits",
+                 *([f"min {spec.min}"] if spec.min is not None else []),
+                 *([f"max {spec.max}"] if spec.max is not None else [])]
         parser.add_argument(f"--{spec.name.replace('_', '-')}", dest=spec.name, default=None,
                             type=parse_bool if spec.type is bool else spec.type, choices=spec.choices,
-                            help=f"{spec.help} (default {spec.default}{bounds})")
+                            help=f"{spec.help} ({'; '.join(notes)})")
 
 
 def config_values(args: argparse.Namespace, config_cls: type[Config]) -> dict:
-    return {spec.name: getattr(args, spec.name) for spec in config_cls.field_specs()}
+    """The config fields given on the command line (unset flags are None and left out)."""
+    return {spec.name: getattr(args, spec.name) for spec in config_cls.field_specs()
+            if getattr(args, spec.name) is not None}
 
 
 def cmd_list(args) -> int:
@@ -63,10 +66,11 @@ def cmd_train(args, config_cls) -> int:
     from explorer.checkpoint import dataset_record, save
     from explorer.data import load_dataset
     from explorer.metrics import evaluate
-    from explorer.registry import make_config
+    from explorer.recipes import config_for
     from explorer.training import train
     dataset = load_dataset(args.dataset, args.data_dir)
-    config = make_config(args.variant, **config_values(args, config_cls))
+    given = config_values(args, config_cls)
+    config = config_for(args.variant, dataset.input_shape, len(dataset.x_train), given.get("latent_dim")).replace(**given)
     started = time.perf_counter()
     trainer = train(dataset, config, device=args.device, seed=args.seed,
                     callbacks=[TqdmProgress()], precision=args.precision)
@@ -156,7 +160,8 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--data-dir")
     train = commands.add_parser("train", help="train a variant and save a checkpoint folder")
-    train.add_argument("variant")
+    train.add_argument("variant", help="the variant to train; unset flags take the settings for this dataset's "
+                                       "shape and size (explorer/recipes.py)")
     train.add_argument("--dataset", default="digits", help="a dataset name or a path to your own data")
     train.add_argument("--data-dir", help="where the IDX files are (else EXPLORER_DATA_DIR, /usr/share/datasets)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")

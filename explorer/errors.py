@@ -22,7 +22,3 @@ class DeviceError(ExplorerError):
 
 class ConfigError(ExplorerError):
     """A configuration value is unknown or out of its bounds."""
-
-
-class TrainingDiverged(ExplorerError):
-    """A loss became NaN or inf; the last good weights were restored."""

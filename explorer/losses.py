@@ -8,9 +8,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-RECONSTRUCTION_KINDS = ("bce", "mse")
-
-
 def reconstruction(logits: Tensor, x: Tensor, kind: str) -> Tensor:
     """Negative log-likelihood of ``x`` (B, C, H, W) in [0, 1] under the decoder's ``logits``.
 

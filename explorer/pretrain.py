@@ -27,7 +27,7 @@ from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
 from explorer.metrics import evaluate
 from explorer.projection import PROJECTORS, save_projection, shipped_name, shown_indices
-from explorer.recipes import FASHION_MAP_VARIANTS, tuned_config
+from explorer.recipes import FASHION_MAP_VARIANTS, config_for
 from explorer.registry import get_variant, list_variants
 from explorer.training import train
 
@@ -63,10 +63,6 @@ def build_plan() -> list[PlanEntry]:
     return plan
 
 
-def entry_config(entry: PlanEntry, n_train: int):
-    return tuned_config(entry.variant, entry.dataset, n_train, entry.latent_dim)
-
-
 def is_current(folder: Path, config_dict: dict) -> bool:
     card = folder / "card.json"
     return card.is_file() and json.loads(card.read_text()).get("config") == config_dict
@@ -74,7 +70,7 @@ def is_current(folder: Path, config_dict: dict) -> bool:
 
 def pretrain_entry(entry: PlanEntry, root: Path, device: str, log: Callable[[str], None]) -> dict | None:
     dataset = load_dataset(entry.dataset)
-    config = entry_config(entry, len(dataset.x_train))
+    config = config_for(entry.variant, dataset.input_shape, len(dataset.x_train), entry.latent_dim)
     folder = root / entry.dataset / entry.folder_name
     if is_current(folder, config.to_dict()):
         log(f"{entry.dataset}/{entry.folder_name}: up to date")

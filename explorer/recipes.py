@@ -1,12 +1,14 @@
-"""Tuned training settings per dataset: what the gallery (``pretrain``) trains with, and what
-``report`` trains with when a model is not shipped, so both describe the same models.
+"""The config for a dataset: what the gallery (``pretrain``), ``report``, ``train`` and the app's
+Train form all start from, so each of them trains the same model.
 
 A variant's defaults are tuned for ``digits`` (seconds on a CPU); :meth:`TrainedConfig.scaled_to`
 scales their epochs to a bigger training set. Where that was not enough on Fashion-MNIST, the
-settings below were measured (the reasons beside each).
+settings below were measured (the reasons beside each). They are chosen by the data's shape, never
+its name: any 28x28 grey set (Fashion-MNIST, MNIST, an upload of that shape) gets them.
 """
 from __future__ import annotations
 
+from explorer.config import TrainedConfig
 from explorer.registry import make_config
 
 # Fashion-MNIST (60k images) settings, chosen for quality within a 2-core CPU budget and the gallery's
@@ -35,26 +37,36 @@ FASHION_OVERRIDES: dict[str, dict] = {
 FASHION_MAP_VARIANTS = ("deep_ae", "vae", "cvae", "aae", "dbn_ae")
 FASHION_MAP_OVERRIDES: dict[str, dict] = {"deep_ae": {"hidden": "500,250,125"}, "dbn_ae": {"hidden": "500,250,125"}}
 
-OVERRIDES: dict[str, dict[str, dict]] = {"fashion-mnist": FASHION_OVERRIDES}
-MAP_OVERRIDES: dict[str, dict[str, dict]] = {"fashion-mnist": FASHION_MAP_OVERRIDES}
+GREY_28 = "28x28 grey"
+TUNED_TRAIN_SIZE = {GREY_28: 60_000}  # the tuned epoch counts are for this many training images
+OVERRIDES: dict[str, dict[str, dict]] = {GREY_28: FASHION_OVERRIDES}
+MAP_OVERRIDES: dict[str, dict[str, dict]] = {GREY_28: FASHION_MAP_OVERRIDES}
 
 
-def overrides(dataset: str, variant: str, latent_dim: int) -> dict:
-    """Settings that replace ``variant``'s scaled defaults on ``dataset`` (empty: the defaults)."""
-    tuned = dict(OVERRIDES.get(dataset, {}).get(variant, {}))
+def data_family(input_shape: tuple[int, int, int]) -> str | None:
+    """The tuned settings that fit images of ``input_shape`` (C, H, W), if any."""
+    return GREY_28 if tuple(input_shape) == (1, 28, 28) else None
+
+
+def overrides(input_shape: tuple[int, int, int], variant: str, latent_dim: int) -> dict:
+    """Settings that replace ``variant``'s scaled defaults for data of this shape (empty: the defaults)."""
+    family = data_family(input_shape)
+    tuned = dict(OVERRIDES.get(family, {}).get(variant, {}))
     if latent_dim <= 2:
-        tuned.update(MAP_OVERRIDES.get(dataset, {}).get(variant, {}))
+        tuned.update(MAP_OVERRIDES.get(family, {}).get(variant, {}))
     return tuned
 
 
-def tuned_config(variant: str, dataset: str, n_train: int, latent_dim: int, epochs_scale: float = 1.0,
-                 minimum_epochs: int = 2):
-    """The variant's config for ``dataset``: defaults with epochs scaled to ``n_train`` images, then
-    :func:`overrides`; every ``*epochs`` field times ``epochs_scale``, tuned ones included."""
+def config_for(variant: str, input_shape: tuple[int, int, int], n_train: int, latent_dim: int | None = None,
+               epochs_scale: float = 1.0, minimum_epochs: int = 2):
+    """``variant``'s config for a dataset of ``n_train`` images of ``input_shape``: the defaults with
+    epochs scaled to ``n_train`` images, then :func:`overrides` (their epochs scaled from the size they
+    were tuned on to ``n_train``); every ``*epochs`` field times ``epochs_scale``, tuned ones included."""
     config = make_config(variant, latent_dim=latent_dim)
-    if not hasattr(config, "scaled_to"):  # fitted in closed form (pca): nothing to tune
+    if not isinstance(config, TrainedConfig):  # fitted in closed form (pca): nothing to tune
         return config
     config = config.scaled_to(n_train, epochs_scale, minimum_epochs)
-    tuned = {name: (max(1, round(value * epochs_scale)) if name.endswith("epochs") else value)
-             for name, value in overrides(dataset, variant, latent_dim).items()}
+    size_scale = epochs_scale * TUNED_TRAIN_SIZE.get(data_family(input_shape), n_train) / n_train
+    tuned = {name: (max(1, round(value * size_scale)) if name.endswith("epochs") else value)
+             for name, value in overrides(input_shape, variant, config.latent_dim).items()}
     return config.replace(**tuned)

@@ -15,7 +15,7 @@ from explorer.checkpoint import load
 from explorer.errors import CheckpointError
 from explorer.gallery import find_pretrained
 from explorer.metrics import evaluate, knn_accuracy, linear_probe_accuracy
-from explorer.recipes import tuned_config
+from explorer.recipes import config_for
 from explorer.registry import list_variants
 from explorer.training import train
 
@@ -47,7 +47,7 @@ def report_row(model: "Autoencoder", dataset: "ImageDataset", train_seconds: flo
 def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source: str, *, epochs_scale: float = 1.0,
                  device: str = "auto", seed: int = 0, callbacks=()) -> tuple["Autoencoder", float | None]:
     """A model for the table: loaded from ``pretrained``/a folder of ``<variant>-<latent>`` checkpoints,
-    else trained as the gallery trains it (:func:`explorer.recipes.tuned_config`: the variant's
+    else trained as the gallery trains it (:func:`explorer.recipes.config_for`: the variant's
     defaults with epochs scaled to the dataset, the dataset's tuned settings, times ``epochs_scale``)."""
     if source != "train":
         folder = (find_pretrained(dataset.name, variant, latent_dim) if source == "pretrained"
@@ -60,7 +60,7 @@ def obtain_model(variant: str, dataset: "ImageDataset", latent_dim: int, source:
         except CheckpointError:
             if source != "pretrained":
                 raise
-    config = tuned_config(variant, dataset.name, len(dataset.x_train), latent_dim, epochs_scale, minimum_epochs=1)
+    config = config_for(variant, dataset.input_shape, len(dataset.x_train), latent_dim, epochs_scale, minimum_epochs=1)
     started = time.perf_counter()
     trainer = train(dataset, config, device=device, seed=seed, callbacks=callbacks)
     return trainer.model, round(time.perf_counter() - started, 2)

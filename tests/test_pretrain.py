@@ -8,15 +8,17 @@ import pytest
 from explorer import pretrain, recipes
 from explorer.checkpoint import load
 from explorer.gallery import list_pretrained
+from explorer.registry import make_config
 
-TRAIN_SIZES = {"digits": 1437, "fashion-mnist": 60_000}  # the documented splits
+DATA_SHAPES = {"digits": ((1, 8, 8), 1437), "fashion-mnist": ((1, 28, 28), 60_000)}  # the documented splits
 
 
 @pytest.fixture
 def tiny_plan(monkeypatch):
     plan = [pretrain.PlanEntry("digits", "ae", 2), pretrain.PlanEntry("digits", "pca", 3)]
     monkeypatch.setattr(pretrain, "build_plan", lambda: plan)
-    monkeypatch.setitem(recipes.OVERRIDES, "digits", {"ae": {"epochs": 2}})
+    monkeypatch.setattr(pretrain, "config_for", lambda variant, shape, n_train, latent_dim: make_config(
+        variant, latent_dim=latent_dim, **({"epochs": 2} if variant == "ae" else {})))
     return plan
 
 
@@ -68,13 +70,18 @@ def test_every_shipped_card_was_trained_with_todays_recipe():
     shipped = {(e.dataset, e.variant, e.latent_dim): e.card for e in list_pretrained()}
     for entry in pretrain.build_plan():
         card = shipped[(entry.dataset, entry.variant, entry.latent_dim)]
-        assert pretrain.entry_config(entry, TRAIN_SIZES[entry.dataset]).to_dict() == card["config"], entry
+        shape, n_train = DATA_SHAPES[entry.dataset]
+        assert recipes.config_for(entry.variant, shape, n_train, entry.latent_dim).to_dict() == card["config"], entry
 
 
 def test_report_and_gallery_train_alike_and_epochs_scale_reaches_tuned_epochs():
-    gallery = recipes.tuned_config("aae", "fashion-mnist", 60_000, 16)
+    grey_28, grey_8 = (1, 28, 28), (1, 8, 8)
+    gallery = recipes.config_for("aae", grey_28, 60_000, 16)
     assert gallery.epochs == 5 and gallery.hidden == "512"
-    halved = recipes.tuned_config("aae", "fashion-mnist", 60_000, 16, epochs_scale=0.4)
+    halved = recipes.config_for("aae", grey_28, 60_000, 16, epochs_scale=0.4)
     assert halved.epochs == 2 and halved.hidden == "512"
-    assert recipes.tuned_config("deep_ae", "fashion-mnist", 60_000, 2).hidden == "500,250,125"  # the 2-D map model
-    assert recipes.tuned_config("deep_ae", "digits", 1437, 8).epochs == 200  # digits: the defaults
+    assert recipes.config_for("deep_ae", grey_28, 60_000, 2).hidden == "500,250,125"  # the 2-D map model
+    assert recipes.config_for("deep_ae", grey_8, 1437, 8).epochs == 200  # digits: the defaults
+    # chosen by shape, not name: half the images, twice the epochs (as many updates), same widths
+    smaller = recipes.config_for("dbn_ae", grey_28, 30_000, 30)
+    assert smaller.epochs == 30 and smaller.pretrain_epochs == 10 and smaller.lr == 2e-3

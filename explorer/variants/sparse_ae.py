@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from explorer import losses
@@ -66,8 +65,3 @@ class SparseAE(Autoencoder):
         code = self.encode(x)
         return {"recon": self.reconstruction_term(self.decode_logits(code), x),
                 "sparsity": self.sparsity_penalty(code)}
-
-    @torch.no_grad()
-    def mean_activation(self, x: Tensor) -> Tensor:
-        """(K,) each code unit's mean activation over ``x``: compare with rho."""
-        return self.encode(x).mean(0)

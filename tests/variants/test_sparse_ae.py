@@ -41,13 +41,12 @@ def test_loss_adds_the_penalty_of_the_batch_codes():
 
 def test_training_brings_the_mean_activation_to_rho(digits):
     # The default 200 epochs: the mean activation falls below 0.1 at once, then creeps down to rho.
-    x_test = torch.from_numpy(digits.x_test.copy())
     sparse = train(digits, make_config("sparse_ae", latent_dim=8), device="cpu", seed=0).model
     # Without the penalty the units sit near 0.5 from the first epochs on; 20 epochs show it.
     dense = train(digits, make_config("sparse_ae", latent_dim=8, beta=0.0, epochs=20),
                   device="cpu", seed=0).model
-    sparse_activation = sparse.mean_activation(x_test)   # (K,)
-    dense_activation = dense.mean_activation(x_test)
+    sparse_activation = sparse.encode_array(digits.x_test).mean(0)   # (K,) each unit's mean activation
+    dense_activation = dense.encode_array(digits.x_test).mean(0)
     assert abs(float(sparse_activation.mean()) - 0.05) < 0.02
     assert float(sparse_activation.max()) < 0.1            # every unit, not just the average
     assert float(dense_activation.mean()) > 4 * float(sparse_activation.mean())
