@@ -1,4 +1,5 @@
-"""2-D maps of codes or pixels: PCA and UMAP behind scikit-learn style ``fit`` / ``transform``.
+"""2-D maps of codes or pixels: PCA, UMAP, and 1- or 2-D codes as they are, behind scikit-learn style
+``fit`` / ``transform``.
 
 A map is fitted once on a fixed set of points (the test images, say); a new point is placed with
 ``transform`` on the fitted projector, never by refitting, so the map does not move under it.
@@ -77,10 +78,11 @@ class PCAProjector:
         x = _as_matrix(x)
         start = time.perf_counter()
         self.mean_ = x.mean(0)
-        variances, axes = _principal_axes(x - self.mean_, self.n_components)
-        signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
-        self.components_ = (axes * np.where(signs == 0, 1, signs)[:, None]).astype(np.float32)
-        self.explained_variance_ratio_ = variances.astype(np.float32)
+        centred = x - self.mean_
+        scatter, axes = principal_axes(centred, self.n_components)
+        self.components_ = axes.astype(np.float32)
+        total = float(np.square(centred, dtype=np.float64).sum())
+        self.explained_variance_ratio_ = (scatter / max(total, np.finfo(np.float64).tiny)).astype(np.float32)
         self.embedding_ = self.transform(x)
         self.fit_seconds_ = time.perf_counter() - start
         return self
@@ -93,7 +95,8 @@ class PCAProjector:
     def fit_transform(self, x: np.ndarray) -> np.ndarray:
         return self.fit(x).embedding_
 
-    def state(self) -> dict[str, np.ndarray]:
+    def state(self, include_inputs: bool = False) -> dict[str, np.ndarray]:
+        """Arrays that rebuild this projector (a PCA needs no inputs to place new points)."""
         check_is_fitted(self, "components_")
         return {"kind": np.array(self.kind), "mean": self.mean_, "components": self.components_,
                 "explained_variance_ratio": self.explained_variance_ratio_, "embedding": self.embedding_,
@@ -105,6 +108,47 @@ class PCAProjector:
         projector.mean_ = np.asarray(state["mean"], np.float32)
         projector.components_ = np.asarray(state["components"], np.float32)
         projector.explained_variance_ratio_ = np.asarray(state["explained_variance_ratio"], np.float32)
+        projector.embedding_ = np.asarray(state["embedding"], np.float32)
+        projector.fit_seconds_ = float(state["fit_seconds"])
+        return projector
+
+
+class RawProjector:
+    """Codes that are already a map: 2-D ones as they are, 1-D ones on a line at y = 0."""
+
+    kind = "raw"
+    MAX_DIM = 2
+
+    def fit(self, x: np.ndarray) -> "RawProjector":
+        """``x``: (N, 1) or (N, 2). Sets ``n_features_``, ``embedding_`` (N, 2) and ``fit_seconds_`` (0)."""
+        x = _as_matrix(x)
+        if x.shape[1] > self.MAX_DIM:
+            raise ConfigError(f"{x.shape[1]}-D inputs are no map as they are; map them with PCA or UMAP")
+        self.n_features_, self.fit_seconds_ = x.shape[1], 0.0
+        self.embedding_ = self.transform(x)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """(M, D) -> (M, 2), padded with zeros."""
+        check_is_fitted(self, "n_features_")
+        x = _as_matrix(x)
+        if x.shape[1] != self.n_features_:
+            raise ConfigError(f"this map was fitted on {self.n_features_} features, got {x.shape[1]}")
+        return np.pad(x, ((0, 0), (0, self.MAX_DIM - x.shape[1])))
+
+    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        return self.fit(x).embedding_
+
+    def state(self, include_inputs: bool = False) -> dict[str, np.ndarray]:
+        """Arrays that rebuild this projector (its embedding holds the inputs already)."""
+        check_is_fitted(self, "n_features_")
+        return {"kind": np.array(self.kind), "n_features": np.array(self.n_features_), "embedding": self.embedding_,
+                "fit_seconds": np.array(self.fit_seconds_)}
+
+    @classmethod
+    def from_state(cls, state: dict, inputs: np.ndarray | None = None) -> "RawProjector":
+        projector = cls()
+        projector.n_features_ = int(state["n_features"])
         projector.embedding_ = np.asarray(state["embedding"], np.float32)
         projector.fit_seconds_ = float(state["fit_seconds"])
         return projector
@@ -213,15 +257,18 @@ class UMAPProjector:
         return projector
 
 
-def _principal_axes(centred: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fractions of variance (n,) and unit axes (n, D) of the top ``n`` eigenvectors of the scatter
-    matrix, from the smaller of X^T X (D x D) and X X^T (N x N), in float64; axes past the rank are 0.
+def principal_axes(centred: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``n`` eigenvalues (n,) of the scatter matrix of ``centred`` (N, D) and their unit axes
+    (n, D), from the smaller of X^T X (D x D) and X X^T (N x N), in float64; axes past the rank are 0.
+    Each axis's sign is fixed (its largest-magnitude loading positive), so a refit gives identical
+    codes and a map does not flip between fits. The one PCA of the project: the ``pca`` variant and
+    :class:`PCAProjector` both call it.
 
-    The eigensolver runs on one BLAS thread: on a busy 2-core machine a 2-thread LAPACK call was
-    measured 35x slower (barrier waits), while the matrix product before it parallelises well.
+    The eigensolver runs on one BLAS thread: on a busy 2-core machine a 2-thread LAPACK call waited
+    on its barriers (benchmarks/RESULTS.md), while the matrix product before it parallelises well.
     """
     from threadpoolctl import threadpool_limits
-    centred = centred.astype(np.float64)
+    centred = np.asarray(centred, np.float64)
     gram_of_rows = centred.shape[0] < centred.shape[1]
     scatter = centred @ centred.T if gram_of_rows else centred.T @ centred
     with threadpool_limits(limits=1, user_api="blas"):
@@ -233,9 +280,11 @@ def _principal_axes(centred: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
         top = (centred.T @ top) / np.where(scale > 0, scale, 1)
     axes = np.zeros((n, centred.shape[1]))
     axes[:top.shape[1]] = top.T
-    ratio = np.zeros(n)
-    ratio[:top.shape[1]] = eigenvalues[:top.shape[1]] / max(eigenvalues.sum(), np.finfo(np.float64).tiny)
-    return ratio, axes
+    signs = np.sign(axes[np.arange(n), np.abs(axes).argmax(1)])
+    axes *= np.where(signs == 0, 1, signs)[:, None]
+    values = np.zeros(n)
+    values[:top.shape[1]] = eigenvalues[:top.shape[1]]
+    return values, axes
 
 
 def _membership_sigma(distances: np.ndarray, k: int) -> np.ndarray:
@@ -252,7 +301,7 @@ def _membership_sigma(distances: np.ndarray, k: int) -> np.ndarray:
     return np.maximum(mid, SIGMA_FLOOR * distances.mean())
 
 
-PROJECTORS = {"pca": PCAProjector, "umap": UMAPProjector}
+PROJECTORS = {"raw": RawProjector, "pca": PCAProjector, "umap": UMAPProjector}
 
 
 def make_projector(kind: str):

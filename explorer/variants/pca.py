@@ -10,6 +10,7 @@ from torch import Tensor
 
 from explorer import losses
 from explorer.config import AutoencoderConfig
+from explorer.projection import principal_axes
 from explorer.registry import register
 from explorer.tensors import as_tensor
 from explorer.variants.base import Autoencoder, Stage
@@ -39,20 +40,13 @@ class PCA(Autoencoder):
         self.register_buffer("explained_variance", torch.zeros(config.latent_dim))
 
     def fit_data(self, x: Tensor, y: Tensor | None = None) -> None:
-        """Eigen-decomposition of the D x D covariance: cheaper than an SVD of (N, D) when N >> D."""
-        flat = x.flatten(1).double()
+        """The top-K principal axes of the training images (:func:`explorer.projection.principal_axes`)."""
+        flat = x.flatten(1).double().cpu().numpy()
         mean = flat.mean(0)
-        centred = flat - mean
-        covariance = centred.T @ centred / max(1, flat.shape[0] - 1)
-        eigenvalues, eigenvectors = torch.linalg.eigh(covariance)  # ascending
-        k = min(self.latent_dim, self.input_dim)
-        top = eigenvectors[:, -k:].flip(1).T  # (k, D)
-        # Fix each axis's sign (largest |loading| positive) so refits give identical codes.
-        signs = torch.sign(top.gather(1, top.abs().argmax(1, keepdim=True)))
-        self.mean.copy_(mean.float())
-        self.components.zero_()
-        self.components[:k].copy_((top * signs).float())
-        self.explained_variance[:k].copy_(eigenvalues.flip(0)[:k].float())
+        scatter, axes = principal_axes(flat - mean, self.latent_dim)
+        self.mean.copy_(torch.from_numpy(mean))
+        self.components.copy_(torch.from_numpy(axes))
+        self.explained_variance.copy_(torch.from_numpy(scatter / max(1, len(flat) - 1)))
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return (x.flatten(1) - self.mean) @ self.components.T
