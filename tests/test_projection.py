@@ -1,4 +1,4 @@
-"""PCA and UMAP maps: fit/transform, placing new points without a refit, plain-array save/load, the lock."""
+"""PCA, UMAP and raw maps: fit/transform, placing new points without a refit, plain-array save/load, the lock."""
 from __future__ import annotations
 
 import subprocess
@@ -12,8 +12,8 @@ import pytest
 
 from explorer import metrics
 from explorer.errors import ConfigError, DataError
-from explorer.projection import (UMAP_COMPILED, UMAP_LOCK, PCAProjector, UMAPProjector, load_projection,
-                                 make_projector, save_projection, warm_umap_in_background)
+from explorer.projection import (UMAP_COMPILED, UMAP_LOCK, PCAProjector, RawProjector, UMAPProjector,
+                                 load_projection, make_projector, save_projection, warm_umap_in_background)
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +46,22 @@ def test_pca_matches_the_top_principal_axes_and_places_fitted_points_exactly():
     assert pca.fit_seconds_ >= 0
 
 
+def test_raw_codes_are_their_own_map_and_1d_codes_lie_on_a_line():
+    flat = np.array([[1.5, -2.0], [0.0, 3.0]], np.float32)
+    raw = RawProjector().fit(flat)
+    np.testing.assert_array_equal(raw.embedding_, flat)
+    np.testing.assert_array_equal(raw.transform([[4.0, 5.0]]), [[4.0, 5.0]])
+    line = RawProjector().fit_transform(np.array([[1.0], [-2.0]]))
+    np.testing.assert_array_equal(line, [[1.0, 0.0], [-2.0, 0.0]])
+    with pytest.raises(ConfigError, match="3-D inputs are no map"):
+        RawProjector().fit(np.zeros((4, 3)))
+    with pytest.raises(ConfigError, match="fitted on 2 features"):
+        raw.transform(np.zeros((1, 1)))
+    assert type(make_projector("raw")) is RawProjector
+
+
 def test_transform_before_fit_raises_a_clear_error():
-    for projector in (PCAProjector(), UMAPProjector()):
+    for projector in (PCAProjector(), UMAPProjector(), RawProjector()):
         with pytest.raises(ConfigError, match="not fitted yet"):
             projector.transform(np.zeros((2, 3)))
     with pytest.raises(ConfigError, match="unknown projection"):
@@ -95,10 +109,10 @@ def test_umap_transform_agrees_with_umap_learns_own_initialisation(fitted_umap):
     np.testing.assert_allclose(projector.transform(new), expected, rtol=1e-3, atol=1e-3)
 
 
-@pytest.mark.parametrize("kind", ["pca", "umap"])
+@pytest.mark.parametrize("kind", ["raw", "pca", "umap"])
 def test_save_load_round_trip_is_plain_arrays(kind, tmp_path, fitted_umap):
-    x = fitted_umap[1]
-    projector = fitted_umap[0] if kind == "umap" else PCAProjector().fit(x)
+    x = fitted_umap[1][:, :2] if kind == "raw" else fitted_umap[1]
+    projector = fitted_umap[0] if kind == "umap" else make_projector(kind).fit(x)
     path = tmp_path / f"{kind}.npz"
     save_projection(projector, path)
     with zipfile.ZipFile(path) as archive:  # every member is a plain .npy with no object dtype

@@ -16,9 +16,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from explorer import maps as core_maps
+from explorer.maps import Map, Shown, code_methods
 from explorer.plots import latent_scatter
 from explorer.projection import DEFAULT_MAP_POINTS
-from explorer.query import Query, class_name, encode_one
+from explorer.query import Query, class_name
 from explorer.ui import cache, maps, query, widgets
 
 MAP_POINTS = (500, 1000, 2000, 5000, 10000)
@@ -28,15 +30,16 @@ NEW_SOURCES = ("none", "training image", "test image", "upload")
 
 
 def controls(current, dataset) -> tuple[str, int]:
-    """How the codes are mapped (raw for 1- or 2-D codes) and how many test images the maps show."""
+    """How the codes are mapped (as they are for 1- or 2-D codes) and how many test images the maps show."""
     left, right = st.columns(2)
     k = current.model.latent_dim
-    if k <= 2:
+    methods = code_methods(k)
+    if len(methods) == 1:
         left.markdown(f"The codes are **{k}-D**: the code map plots them as they are"
                       + (" (on a line)." if k == 1 else "."))
-        method = "raw"
+        method = methods[0]
     else:
-        method = left.radio(f"Map of the {k}-D codes", ["pca", "umap"], format_func=str.upper, horizontal=True,
+        method = left.radio(f"Map of the {k}-D codes", methods, format_func=str.upper, horizontal=True,
                             key="latent.code_method", help="UMAP keeps neighbourhoods; PCA keeps the two "
                                                            "directions of largest variance.")
     n_test = len(dataset.x_test)
@@ -72,12 +75,11 @@ def _on_select(chart_key: str, decodes: bool) -> None:
         st.session_state["latent.decode_y"] = float(points[0]["y"])
 
 
-def figure(m: maps.Map, shown: np.ndarray, dataset, marks: list[tuple[str, np.ndarray, str]]) -> go.Figure:
+def figure(m: Map, shown: Shown, dataset, marks: list[tuple[str, np.ndarray, str]]) -> go.Figure:
     """The map coloured by label, customdata = test index; ``marks``: (name, (2,) point, symbol) on top."""
-    labels = dataset.y_test[shown] if dataset.y_test is not None else None
-    fig = latent_scatter(m.points, labels, dataset.class_names, m.title, height=380)
+    fig = latent_scatter(m.points, shown.labels, dataset.class_names, m.title, height=380)
     for trace in fig.data:
-        trace.customdata = shown[np.asarray(trace.customdata, int)]
+        trace.customdata = shown.indices[np.asarray(trace.customdata, int)]
     for name, point, symbol in marks:
         marker = dict(symbol=symbol, size=16, color="black", line=dict(color="white", width=1))
         # Out of the legend: a long extra entry turns plotly's horizontal class legend into a scrolled column.
@@ -88,17 +90,15 @@ def figure(m: maps.Map, shown: np.ndarray, dataset, marks: list[tuple[str, np.nd
 
 
 @st.cache_resource(show_spinner=False, max_entries=48)
-def cached_figure(map_key: str, marks_key: str, _m: maps.Map, _shown: np.ndarray, _dataset, _marks) -> go.Figure:
+def cached_figure(map_key: str, marks_key: str, _m: Map, _shown: Shown, _dataset, _marks) -> go.Figure:
     """:func:`figure`, built once per map and marks (plotly validates every trace: ~30 ms a figure);
     never mutated after."""
     return figure(_m, _shown, _dataset, _marks)
 
 
-def quality_text(m: maps.Map) -> str:
-    q = m.quality()
-    parts = ["the codes themselves" if m.origin == "raw" else
-             f"fitted before shipping, loaded in {m.fit_seconds:.2f} s" if m.origin == "shipped" else
-             f"{m.origin} in {m.fit_seconds:.2f} s"]
+def quality_text(m: Map, shown: Shown) -> str:
+    q = maps.quality(m.key, m.points, shown.labels, shown.pixels)
+    parts = [m.provenance()]
     if "knn_accuracy" in q:
         parts.append(f"5-NN accuracy **{q['knn_accuracy']:.3f}**")
     parts.append(f"trustworthiness **{q['trustworthiness']:.3f}**")
@@ -107,7 +107,7 @@ def quality_text(m: maps.Map) -> str:
     return " · ".join(parts)
 
 
-def map_row(all_maps: list[maps.Map], shown: np.ndarray, dataset, marks: list[list], decodes: bool) -> None:
+def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decodes: bool) -> None:
     """The maps, then their scores: the charts go out before the first scoring imports scikit-learn's
     manifold module (about 2 s of a fresh server's first view)."""
     scores = []
@@ -119,8 +119,8 @@ def map_row(all_maps: list[maps.Map], shown: np.ndarray, dataset, marks: list[li
                             selection_mode=("points", "box", "lasso"))
         scores.append(column.empty())
     for place, m in zip(scores, all_maps):
-        place.markdown(quality_text(m))
-    st.caption(f"{len(shown)} test images. 5-NN accuracy: 5-fold cross-validated k-NN on the 2-D map; "
+        place.markdown(quality_text(m, shown))
+    st.caption(f"{len(shown.indices)} test images. 5-NN accuracy: 5-fold cross-validated k-NN on the 2-D map; "
                "trustworthiness: are a point's 5 map neighbours among its 5 pixel-space neighbours (1 is "
                "best); silhouette: class separation on the map (-1 to 1). Click, box or lasso points to see "
                "them below; PNG: the camera button on each chart. Black marks: ★ a placed new image, ✕ the "
@@ -151,13 +151,10 @@ def selection_view(current, dataset) -> None:
 
 def decode_point(current, dataset, codes: np.ndarray) -> np.ndarray | None:
     """Two number inputs (and a class for conditional models) -> the decoded image; returns the point."""
-    low, high = np.percentile(codes[:, :2], [1, 99], axis=0)
-    step = float(max(high - low) / 50) or 0.01
+    start, step = core_maps.decode_start(codes)
     left, middle, right = st.columns([1, 1, 2])
-    x = left.number_input("code x (z0)", value=float(codes[:, 0].mean()), step=step, format="%.3f",
-                          key="latent.decode_x")
-    y = middle.number_input("code y (z1)", value=float(codes[:, 1].mean()), step=step, format="%.3f",
-                            key="latent.decode_y")
+    x = left.number_input("code x (z0)", value=float(start[0]), step=step, format="%.3f", key="latent.decode_x")
+    y = middle.number_input("code y (z1)", value=float(start[1]), step=step, format="%.3f", key="latent.decode_y")
     label = query.pick_label(current.model, dataset, "latent.decode_class")
     point = np.array([x, y], np.float32)
     image = current.model.decode_array(point[None], None if label is None else np.array([label]))
@@ -181,22 +178,15 @@ def new_image(current, dataset) -> Query | None:
     return Query(x[index], None if y is None else int(y[index]), f"{source} {index}")
 
 
-def place(current, dataset, q: query.Query, all_maps: list[maps.Map]) -> list[np.ndarray]:
+def place(current, dataset, q: Query, all_maps: list[Map]) -> list[np.ndarray]:
     """The new image's (2,) position on each map, by each map's fitted projector (never a refit)."""
     label = query.pick_label(current.model, dataset, "latent.new_class", q.label)
-    code = encode_one(current.model, q.image, label)
-    positions = []
-    for m in all_maps:
-        features = code if m.source == "codes" else q.image.reshape(-1)
-        if m.method == "raw":
-            positions.append(np.pad(features[:2], (0, max(0, 2 - len(features)))))
-        else:
-            positions.append(maps.projector(m.key, m.state, m.inputs).transform(features[None])[0])
+    positions = core_maps.place(current.model, q.image, label, all_maps, maps.projector_of)
     query.preview(q.image, f"{q.description}: the ★ on each map")
     return positions
 
 
-def exports(current, dataset, all_maps: list[maps.Map], shown: np.ndarray) -> None:
+def exports(current, dataset, all_maps: list[Map], shown: Shown) -> None:
     codes_of = functools.partial(cache.codes, current.key, "test", current.model, dataset)
     stem = f"{dataset.name}-{current.variant}-{current.model.latent_dim}-test-codes"
     left, middle, right = st.columns(3)
@@ -228,6 +218,6 @@ def codes_npz(codes: np.ndarray, labels: np.ndarray | None) -> bytes:
     return out.getvalue()
 
 
-def _html(all_maps: list[maps.Map], title: str, shown: np.ndarray, dataset) -> str:
+def _html(all_maps: list[Map], title: str, shown: Shown, dataset) -> str:
     m = next(m for m in all_maps if m.title == title)
     return figure(m, shown, dataset, []).to_html(include_plotlyjs=True, full_html=True)

@@ -147,8 +147,8 @@ def test_a_chart_selection_fills_the_plain_widgets(monkeypatch):
 
 
 def test_a_shipped_projection_is_drawn_instead_of_a_fit(open_page, small_models, digits, tmp_path, monkeypatch):
+    from explorer import maps
     from explorer.projection import save_projection, shipped_name
-    from explorer.ui import maps
     pixels = digits.x_test.reshape(len(digits.x_test), -1)
     shipped = PCAProjector().fit(pixels)
     shipped.embedding_ = -shipped.embedding_  # recognisably not what a fit here would draw
