@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from explorer.registry import build, list_variants
 from explorer.variants.rbm import BernoulliRBMLayer
@@ -53,13 +52,6 @@ def filters(layer: BernoulliRBMLayer, input_shape: tuple[int, int, int], n: int 
     return (0.5 + 0.5 * weight / scale).reshape(-1, *input_shape).numpy()
 
 
-def _sample_hidden(layer: BernoulliRBMLayer, v: Tensor, generator: torch.Generator) -> Tensor:
-    mean = layer.hidden_probs(v)
-    if layer.linear_hidden:
-        return mean + torch.randn(mean.shape, generator=generator)
-    return torch.bernoulli(mean, generator=generator)
-
-
 @torch.inference_mode()
 def gibbs_strip(layer: BernoulliRBMLayer, start: np.ndarray, steps: int, n_frames: int = 10,
                 seed: int = 0) -> tuple[np.ndarray, list[int]]:
@@ -73,9 +65,8 @@ def gibbs_strip(layer: BernoulliRBMLayer, start: np.ndarray, steps: int, n_frame
     v = torch.as_tensor(np.asarray(start, np.float32)).flatten(1)        # (B, V)
     shown = sorted(set(np.linspace(0, steps, min(n_frames, steps + 1)).round().astype(int).tolist()))
     frames = [v] if 0 in shown else []
-    for step in range(1, steps + 1):
-        probs = layer.visible_probs(_sample_hidden(layer, v, generator))  # (B, V)
-        v = torch.bernoulli(probs, generator=generator)
+    chain = layer.gibbs_steps(layer.sample_hidden(v, generator), steps, generator)
+    for step, (probs, _, _) in enumerate(chain, 1):                    # probs: (B, V) P(v = 1 | h)
         if step in shown:
             frames.append(probs)
     strip = torch.stack(frames, 1).reshape(len(start), len(frames), *shape)

@@ -47,10 +47,13 @@ class BernoulliRBMLayer(nn.Module):
         activation = self.hidden_input(v)
         return activation if self.linear_hidden else torch.sigmoid(activation)
 
-    def sample_hidden(self, v: Tensor) -> Tensor:
-        """(B, V) -> (B, H): a sample of h | v (binary, or the mean plus unit-variance Gaussian noise)."""
+    def sample_hidden(self, v: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """(B, V) -> (B, H): a sample of h | v (binary, or the mean plus unit-variance Gaussian noise),
+        drawn from ``generator`` (torch's global one when None)."""
         mean = self.hidden_probs(v)
-        return mean + torch.randn_like(mean) if self.linear_hidden else torch.bernoulli(mean)
+        if self.linear_hidden:
+            return mean + torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return torch.bernoulli(mean, generator=generator)
 
     def visible_logits(self, h: Tensor) -> Tensor:
         """(B, H) -> (B, V): W^T h + b, the logits of P(v = 1 | h)."""
@@ -69,13 +72,15 @@ class BernoulliRBMLayer(nn.Module):
         hidden_term = 0.5 * activation.square() if self.linear_hidden else F.softplus(activation)
         return -(v @ self.visible_bias) - hidden_term.sum(1)
 
-    def gibbs_steps(self, h: Tensor, k: int) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+    def gibbs_steps(self, h: Tensor, k: int, generator: torch.Generator | None = None
+                    ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
         """``k`` alternating Gibbs steps from hidden states h (B, H); yields (P(v|h), v, h') per step,
-        v a binary sample of P(v|h) and h' a sample given v. Under ``torch.no_grad()`` for CD particles."""
+        v a binary sample of P(v|h) and h' a sample given v, drawn from ``generator`` (a page's own
+        seeded one; torch's global one in training). Under ``torch.no_grad()`` for CD particles."""
         for _ in range(k):
             v_probs = self.visible_probs(h)  # (B, V)
-            v = torch.bernoulli(v_probs)
-            h = self.sample_hidden(v)  # (B, H)
+            v = torch.bernoulli(v_probs, generator=generator)
+            h = self.sample_hidden(v, generator)  # (B, H)
             yield v_probs, v, h
 
     def negative_particles(self, h: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -171,14 +176,3 @@ class RBM(Autoencoder):
         with torch.no_grad():
             terms["recon_bce"] = self.rbm.reconstruction_cross_entropy(x.flatten(1))
         return terms
-
-    @torch.no_grad()
-    def gibbs_chain(self, k_steps: int, start: Tensor) -> list[Tensor]:
-        """P(v = 1 | h) after each of ``k_steps`` Gibbs steps from images ``start`` (B, C, H, W):
-        a list of k_steps tensors (B, C, H, W), for a strip of the chain's fantasies."""
-        h = self.rbm.sample_hidden(start.flatten(1))
-        return [v_probs.reshape(-1, *self.input_shape) for v_probs, _, _ in self.rbm.gibbs_steps(h, k_steps)]
-
-    def sample(self, k_steps: int, start: Tensor) -> Tensor:
-        """(B, C, H, W) visible probabilities after ``k_steps`` >= 1 Gibbs steps from ``start``."""
-        return self.gibbs_chain(k_steps, start)[-1]

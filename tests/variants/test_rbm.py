@@ -12,6 +12,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import BernoulliRBM
 
+from explorer import boltzmann
 from explorer.data import ImageDataset
 from explorer.registry import make_config
 from explorer.training import Callback, train
@@ -128,12 +129,12 @@ def test_pcd_features_classify_as_well_as_scikit_learns_bernoulli_rbm(digits):
 
 
 def test_gibbs_chain_returns_one_probability_image_per_step():
-    torch.manual_seed(0)
     model = train(binary_patterns(), make_config("rbm", latent_dim=3, epochs=30), device="cpu").model
-    start = torch.from_numpy(binary_patterns(seed=1).x_test[:4].copy())
-    chain = model.gibbs_chain(5, start)
-    assert len(chain) == 5 and all(step.shape == (4, 1, 2, 3) for step in chain)
-    assert all(((step > 0) & (step < 1)).all() for step in chain)
+    start = binary_patterns(seed=1).x_test[:4]
+    strip, steps = boltzmann.gibbs_strip(model.rbm, start, 5, n_frames=6)
+    chain = torch.from_numpy(strip[:, 1:]).transpose(0, 1)  # (5 steps, 4, 1, 2, 3), the start left out
+    assert steps == [0, 1, 2, 3, 4, 5] and chain.shape == (5, 4, 1, 2, 3)
+    assert ((chain > 0) & (chain < 1)).all()
     # Fantasies of a trained RBM look like the data: each step is close to one of the prototypes.
     prototypes = torch.tensor([[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [1, 0, 1, 0, 1, 0]], dtype=torch.float32)
     distance = torch.cdist(chain[-1].flatten(1), prototypes).min(1).values  # (4,)
