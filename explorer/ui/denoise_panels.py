@@ -1,128 +1,141 @@
-"""The parts of the Denoise page: the methods compared (current model, PCA, a plain AE), their
-repairs of the shown images, their scores and the PSNR-against-noise-level curve (cached)."""
+"""The parts of the Denoise page: the methods compared (the current model, the shipped denoising AE
+and plain AE, PCA and the noisy input), the noise controls, the repairs, their scores and the
+PSNR-against-level curve. The comparison itself is :mod:`explorer.denoise`; this module caches and
+draws it."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 from explorer import denoise
+from explorer.baselines import baseline_pca
+from explorer.denoise import sample_indices
 from explorer.gallery import find_pretrained
-from explorer.variants.pca import pca_baseline
 from explorer.noise import NOISE_TYPES
 from explorer.plots import level_curves
 from explorer.registry import make_config
 from explorer.ui import cache, side_jobs, state, widgets
 
-SAMPLE_SIZE = 128   # test images every score is averaged over (SSIM costs ~0.2 ms an image)
 NOISE_SEED = 0
-LEVEL_STEPS = 20    # slider positions; the curve's points (denoise.CURVE_POINTS = 10) are every other one
+LEVEL_STEPS = 20    # slider positions over the level's range
 LEVEL_DECIMALS = 6
+HELPERS = ("denoising_ae", "ae")   # compared beside the current model: the lesson's two autoencoders
+NAMES = {"denoising_ae": "denoising AE", "ae": "plain AE"}
+NOISY = denoise.Method("noisy input (no repair)", "none", None)
+PSNR_HELP = ("Peak signal-to-noise ratio: how close the repair is to the clean image, in decibels. "
+             "Higher is better; every 3 dB more halves the squared error.")
+SSIM_HELP = "Structural similarity: 1 means the repair looks the same as the clean image."
 
 
-@dataclass(frozen=True)
-class Method:
-    label: str
-    key: str          # cache identity: the model's key ("none" for the noisy input itself)
-    model: object     # None: no repair
+def model_label(variant: str, latent_dim: int, current: bool = False) -> str:
+    return f"{NAMES.get(variant, variant)} (code {latent_dim}{', current' if current else ''})"
 
 
-def noisy_method() -> Method:
-    return Method("noisy (no repair)", "none", None)
-
-
-def methods(current: state.CurrentModel, dataset) -> list[Method]:
-    """The current model, PCA of the same code size and, when there is one, a plain AE."""
+def methods(current: state.CurrentModel, dataset) -> list[denoise.Method]:
+    """The noisy input, the current model, the denoising AE and plain AE (shipped for this dataset
+    at this code size, else at another, else trained on this page) and PCA at this code size."""
     k = current.model.latent_dim
-    found = [Method(f"{current.variant} (current)", current.key, current.model),
-             Method(f"PCA-{k}", f"pca:{dataset.fingerprint[:16]}:{k}", pca_baseline(dataset, k))]
-    plain = plain_ae(dataset, k)
-    if plain is not None and plain.key != current.key:
-        found.append(Method(f"plain ae-{plain.model.latent_dim}", plain.key, plain.model))
+    found = [NOISY, denoise.Method(model_label(current.variant, k, current=True), current.key, current.model)]
+    for variant in HELPERS:
+        helper = helper_model(dataset, variant, k)
+        if helper is not None and helper.key != current.key:
+            found.append(denoise.Method(model_label(variant, helper.model.latent_dim), helper.key, helper.model))
+    found.append(denoise.Method(f"PCA (code {k})", f"pca:{dataset.fingerprint[:16]}:{k}", baseline_pca(dataset, k)))
     return found
 
 
-def _plain_slot(dataset, k: int) -> str:
-    return f"plain_ae:{dataset.fingerprint[:16]}:{k}"
+def _slot(dataset, variant: str, k: int) -> str:
+    return f"denoise.{variant}:{dataset.fingerprint[:16]}:{k}"
 
 
-def plain_ae(dataset, k: int) -> state.CurrentModel | None:
-    """The shipped ``ae`` for this dataset (this code size, else any), else one trained on this page."""
-    entry = find_pretrained(dataset.name, "ae", k) or find_pretrained(dataset.name, "ae")
+def helper_model(dataset, variant: str, k: int) -> state.CurrentModel | None:
+    """The shipped ``variant`` for this dataset (this code size, else its smallest), else one trained here."""
+    entry = find_pretrained(dataset.name, variant, k) or find_pretrained(dataset.name, variant)
     if entry is not None:
         checkpoint = cache.pretrained_checkpoint(str(entry.path))
-        return state.CurrentModel(checkpoint.model, entry.dataset, f"pretrained {entry.label}",
-                                  key=entry.key)
-    return side_jobs.result(_plain_slot(dataset, k))
+        return state.CurrentModel(checkpoint.model, entry.dataset, f"pretrained {entry.label}", key=entry.key)
+    return side_jobs.result(_slot(dataset, variant, k))
 
 
-def offer_plain_ae(dataset, k: int) -> None:
-    """No shipped plain AE: say so, and train one (defaults, this code size) in the background."""
-    slot = _plain_slot(dataset, k)
-    side_jobs.failure(slot)
-    if side_jobs.running(slot):
-        side_jobs.show(slot, "trained here (denoise page)")
-        return
-    config = make_config("ae", latent_dim=k)
-    config = config.scaled_to(len(dataset.x_train))
-    st.caption(f"No shipped plain `ae` for {dataset.name}, so that column is missing.")
-    if st.button(f"Train a plain ae (code {k}, {config.epochs} epochs)", key="denoise.train_ae"):
-        side_jobs.start(slot, "ae", dataset, config)
-        st.rerun()
+def offer_helpers(dataset, k: int, current: state.CurrentModel) -> None:
+    """For each lesson model neither shipped nor current: say so, and train one (defaults, this code
+    size) in the background."""
+    for variant in HELPERS:
+        if variant == current.variant or helper_model(dataset, variant, k) is not None:
+            continue
+        slot = _slot(dataset, variant, k)
+        side_jobs.failure(slot)
+        if side_jobs.running(slot):
+            side_jobs.show(slot, "trained here (denoise page)")
+            continue
+        config = make_config(variant, latent_dim=k).scaled_to(len(dataset.x_train))
+        st.caption(f"No shipped {NAMES[variant]} for {dataset.name}, so it is not compared yet.")
+        if st.button(f"Train a {NAMES[variant]} (code {k}, {config.epochs} epochs)", key=f"denoise.train.{variant}"):
+            side_jobs.start(slot, variant, dataset, config)
+            st.rerun()
 
 
-def sample_indices(n_test: int) -> np.ndarray:
-    return np.sort(np.random.default_rng(0).choice(n_test, min(SAMPLE_SIZE, n_test), replace=False))
+def reset_on_new_model(methods: list[denoise.Method]) -> tuple[str, float]:
+    """The setting the page opens on (:func:`explorer.denoise.opening_setting`). When it differs from
+    the one the controls were opened on (another model or dataset), the controls go back to it."""
+    opening = denoise.opening_setting(methods)
+    if st.session_state.get("denoise.opened_on") != opening:
+        for key in [key for key in st.session_state if str(key).startswith("denoise.level.")] + ["denoise.noise"]:
+            st.session_state.pop(key, None)
+        st.session_state["denoise.opened_on"] = opening
+    return opening
+
+
+def noise_box(column, opening: tuple[str, float]) -> str:
+    names = list(NOISE_TYPES)
+    help_text = "  \n".join(f"**{denoise.noise_name(name)}**: {t.description}" for name, t in NOISE_TYPES.items())
+    return column.selectbox("Damage", names, index=names.index(opening[0]), format_func=denoise.noise_name,
+                            key="denoise.noise", help=help_text)
+
+
+def level_slider(noise: str, opening: tuple[str, float]) -> float:
+    spec = NOISE_TYPES[noise]
+    default = opening[1] if noise == opening[0] else spec.default_level
+    level = st.slider(f"How much ({spec.level_name})", spec.min_level, spec.max_level, default,
+                      step=(spec.max_level - spec.min_level) / LEVEL_STEPS, key=f"denoise.level.{noise}")
+    return round(level, LEVEL_DECIMALS)
+
+
+def _keys(methods: list[denoise.Method]) -> tuple[str, ...]:
+    return tuple(m.key for m in methods)
+
+
+def _labels(dataset, indices) -> np.ndarray | None:
+    return dataset.y_test[indices] if dataset.y_test is not None else None
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def noisy(fingerprint: str, indices: tuple, noise: str, level: float, _dataset) -> np.ndarray:
-    """Test images ``indices`` damaged by ``noise`` at ``level``: the same damage for every method."""
-    return denoise.add_noise(_dataset.x_test[list(indices)], noise, level, NOISE_SEED)
+def _scores(method_keys: tuple, fingerprint: str, noise: str, level: float, _methods, _dataset) -> list:
+    indices = sample_indices(len(_dataset.x_test))
+    return denoise.compare(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise, level, NOISE_SEED)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def repaired(method_key: str, fingerprint: str, indices: tuple, noise: str, level: float,
-             _method: Method, _dataset) -> np.ndarray:
-    """The method's repair of :func:`noisy`, clipped to [0, 1]."""
-    y = _dataset.y_test[list(indices)] if _dataset.y_test is not None else None
-    damaged = noisy(fingerprint, indices, noise, level, _dataset)
-    return np.clip(denoise.repair(_method.model, damaged, y), 0, 1)
-
-
-def sample(dataset) -> tuple:
-    return tuple(sample_indices(len(dataset.x_test)).tolist())
+def scores(methods: list[denoise.Method], dataset, noise: str, level: float) -> list[denoise.Score]:
+    """Each method's mean PSNR and SSIM over the fixed sample of test images."""
+    return _scores(_keys(methods), dataset.fingerprint, noise, level, methods, dataset)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def scores(method_key: str, fingerprint: str, noise: str, level: float, _method: Method, _dataset) -> denoise.Quality:
-    """Mean PSNR and SSIM over the fixed sample of test images."""
-    indices = sample(_dataset)
-    x_hat = repaired(method_key, fingerprint, indices, noise, level, _method, _dataset)
-    return denoise.quality(_dataset.x_test[list(indices)], x_hat)
+def _repairs(method_keys: tuple, fingerprint: str, shown: tuple, noise: str, level: float, _methods, _dataset) -> list:
+    indices = list(shown)
+    return denoise.repairs(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise, level, NOISE_SEED)
 
 
-def curve_levels(noise: str) -> list[float]:
-    """The curve's levels, rounded as the slider's values are, so a slider position on the curve is
-    already computed."""
-    return [round(float(level), LEVEL_DECIMALS) for level in denoise.curve_levels(noise)]
+def repairs(methods: list[denoise.Method], dataset, shown: tuple, noise: str, level: float) -> list[np.ndarray]:
+    """Each method's repair of the shown test images."""
+    return _repairs(_keys(methods), dataset.fingerprint, shown, noise, level, methods, dataset)
 
 
-@st.cache_data(show_spinner="Scoring every noise level…", max_entries=128)
-def curve(method_key: str, fingerprint: str, noise: str, _method: Method, _dataset) -> np.ndarray:
-    """Mean PSNR over the fixed sample at each of the curve's levels (PSNR only: SSIM costs more)."""
-    indices = sample(_dataset)
-    x = _dataset.x_test[list(indices)]
-    return np.array([denoise.quality_psnr(x, repaired(method_key, fingerprint, indices, noise, level, _method, _dataset))
-                     for level in curve_levels(noise)])
-
-
-def warm_curves(methods: list[Method], dataset) -> None:
-    """Every noise type's curve for every method, so switching noise type later costs nothing."""
-    for noise in NOISE_TYPES:
-        for method in methods:
-            curve(method.key, dataset.fingerprint, noise, method, dataset)
+@st.cache_data(show_spinner="Scoring every level of this damage…", max_entries=64)
+def _curves(method_keys: tuple, fingerprint: str, noise: str, _methods, _dataset) -> dict:
+    indices = sample_indices(len(_dataset.x_test))
+    return denoise.psnr_curves(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise,
+                               denoise.curve_levels(noise), NOISE_SEED)
 
 
 def image_column(column, title: str, images: np.ndarray, quality: denoise.Quality | None) -> None:
@@ -130,22 +143,25 @@ def image_column(column, title: str, images: np.ndarray, quality: denoise.Qualit
         st.markdown(f"**{title}**")
         widgets.show_images(images, 2)
         if quality is not None:
-            st.markdown(f"PSNR **{quality.psnr:.1f}** dB  \nSSIM **{quality.ssim:.3f}**")
+            st.markdown(f"PSNR **{quality.psnr:.1f}** dB  \nSSIM **{quality.ssim:.3f}**",
+                        help=f"{PSNR_HELP}  \n{SSIM_HELP}")
 
 
-def level_slider(noise: str) -> float:
-    spec = NOISE_TYPES[noise]
-    level = st.slider(f"Level ({spec.level_name})", spec.min_level, spec.max_level, spec.default_level,
-                      step=(spec.max_level - spec.min_level) / LEVEL_STEPS, key=f"denoise.level.{noise}")
-    return round(level, LEVEL_DECIMALS)
-
-
-def curve_chart(methods: list[Method], chosen: list[str], dataset, noise: str, level: float) -> None:
-    """PSNR against level for every method; those not ``chosen`` are only in the legend."""
-    curves = {m.label: curve(m.key, dataset.fingerprint, noise, m, dataset) for m in methods}
-    hidden = tuple(label for label in curves if label not in chosen)
-    st.plotly_chart(level_curves(curve_levels(noise), curves, NOISE_TYPES[noise].level_name, marker_at=level,
-                                 baselines=(noisy_method().label,), hidden=hidden,
-                                 title=f"PSNR against {noise.replace('_', ' ')} level "
-                                       f"({len(sample(dataset))} test images)"),
+def curve_chart(methods: list[denoise.Method], dataset, noise: str, level: float) -> None:
+    """PSNR against level for every method (those left out of the box stay in the legend only), and
+    what it shows for the denoising AE."""
+    curves = _curves(_keys(methods), dataset.fingerprint, noise, methods, dataset)
+    labels = list(curves)
+    chosen = st.multiselect("Methods on the curve", labels, default=labels, key="denoise.curve_methods")
+    levels = denoise.curve_levels(noise)
+    hidden = tuple(label for label in labels if label not in chosen)
+    name = denoise.noise_name(noise)
+    st.plotly_chart(level_curves(levels, curves, f"{name} level ({NOISE_TYPES[noise].level_name})",
+                                 y_title="PSNR (dB), higher is better", marker_at=level, baselines=(NOISY.label,),
+                                 hidden=hidden, title=f"Repair quality as the {name} damage grows "
+                                                      f"({len(sample_indices(len(dataset.x_test)))} test images)"),
                     key="denoise.curve")
+    denoiser = next((m.label for m in methods if m.role == "denoising"), None)
+    if denoiser is not None:
+        shown = {label: values for label, values in curves.items() if label in chosen or label == denoiser}
+        st.caption(denoise.curve_lesson(shown, levels, noise, denoiser))
