@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ import torch
 
 from explorer.errors import ConfigError
 from explorer.query import encode_one
+from explorer.threads import one_thread
 
 if TYPE_CHECKING:
     from explorer.variants.base import Autoencoder
@@ -22,17 +23,6 @@ METRICS = ("euclidean", "cosine")
 # one query over 60k 30-d codes is 1.8M and takes ~0.3 ms, too little to share, and on a busy
 # machine OpenMP threads waiting for each other made its p95 9-30x worse (python -m benchmarks).
 SINGLE_THREAD_WORK = 1 << 22
-
-
-@contextmanager
-def one_thread():
-    """torch's intra-op thread count is per calling thread (OpenMP): 1 inside, restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class CodeIndex:
