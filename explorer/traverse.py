@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from explorer.variants.base import Autoencoder
 
 PRIOR_REACH = 3.0  # Gaussian latents' sliders reach at least this many prior standard deviations
+SLIDER_STEPS = 200  # positions along a slider's range
 MOVED_TOLERANCE = 1e-6
 
 
@@ -38,6 +39,22 @@ def slider_ranges(codes: np.ndarray, gaussian: bool) -> tuple[np.ndarray, np.nda
     if gaussian:
         low, high = np.minimum(low, -PRIOR_REACH), np.maximum(high, PRIOR_REACH)
     return low.astype(np.float64), high.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Slider:
+    """One code dimension's slider: its range, where it starts and its step."""
+    dim: int
+    low: float
+    high: float
+    value: float
+    step: float
+
+
+def sliders(start: np.ndarray, order: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[Slider]:
+    """A slider per dimension in ``order``, each starting at ``start`` (K,) held inside its range."""
+    return [Slider(int(d), float(low[d]), float(high[d]), float(np.clip(start[d], low[d], high[d])),
+                   float(high[d] - low[d]) / SLIDER_STEPS) for d in order]
 
 
 def start_code(codes: np.ndarray, gaussian: bool) -> np.ndarray:

@@ -44,6 +44,9 @@ def test_slider_ranges_widen_the_observed_codes_and_reach_three_sigma_for_gaussi
     assert traverse.start_code(codes, gaussian=True).tolist() == [0, 0]
     np.testing.assert_allclose(traverse.start_code(codes, gaussian=False), [0.5, 0], atol=1e-6)
     assert traverse.moved(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.5, 2.0])) == 1
+    shown = traverse.sliders(np.array([5.0, -1.0]), np.array([1, 0]), np.array([0.0, -2.0]), np.array([1.0, 2.0]))
+    assert [(s.dim, s.low, s.high, s.value) for s in shown] == [(1, -2, 2, -1), (0, 0, 1, 1)]  # 5 held at 1
+    assert shown[0].step == pytest.approx(4 / traverse.SLIDER_STEPS)
 
 
 def test_grid_values_hold_equal_prior_mass_or_span_the_range():

@@ -10,13 +10,14 @@ space, so those two inputs are the way to pick one).
 from __future__ import annotations
 
 import functools
-import io
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import maps as core_maps
+from explorer import traverse
+from explorer.exports import codes_csv, codes_npz
 from explorer.maps import Map, Shown, code_methods
 from explorer.plots import latent_scatter
 from explorer.projection import DEFAULT_MAP_POINTS
@@ -157,7 +158,7 @@ def decode_point(current, dataset, codes: np.ndarray) -> np.ndarray | None:
     y = middle.number_input("code y (z1)", value=float(start[1]), step=step, format="%.3f", key="latent.decode_y")
     label = query.pick_label(current.model, dataset, "latent.decode_class")
     point = np.array([x, y], np.float32)
-    image = current.model.decode_array(point[None], None if label is None else np.array([label]))
+    image = traverse.decode(current.model, point[None], label)
     with right:
         widgets.show_images(image, 1, caption=f"decoded ({x:.3f}, {y:.3f}): the × on the code map", width=160)
     return point
@@ -200,22 +201,6 @@ def exports(current, dataset, all_maps: list[Map], shown: Shown) -> None:
                           file_name=f"{stem}-{chart.replace(' ', '-')}.html", mime="text/html", key="latent.html")
     st.caption("Codes of every test image with its label. The HTML map is self-contained and interactive; "
                "for a PNG use the camera button in a chart's toolbar.")
-
-
-def codes_csv(codes: np.ndarray, labels: np.ndarray | None) -> str:
-    header = ["index", "label"] + [f"z{d}" for d in range(codes.shape[1])]
-    labels = labels if labels is not None else np.full(len(codes), -1)
-    rows = np.column_stack([np.arange(len(codes)), labels, codes])
-    out = io.StringIO()
-    np.savetxt(out, rows, delimiter=",", header=",".join(header), comments="",
-               fmt=["%d", "%d"] + ["%.6g"] * codes.shape[1])
-    return out.getvalue()
-
-
-def codes_npz(codes: np.ndarray, labels: np.ndarray | None) -> bytes:
-    out = io.BytesIO()
-    np.savez_compressed(out, codes=codes, **({"labels": labels} if labels is not None else {}))
-    return out.getvalue()
 
 
 def _html(all_maps: list[Map], title: str, shown: Shown, dataset) -> str:

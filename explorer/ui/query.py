@@ -7,8 +7,8 @@ import streamlit as st
 from PIL import Image
 
 from explorer.errors import DataError
-from explorer.query import POLARITIES, Query, background_mean, class_name, image_from_bytes, is_blank, \
-    match_polarity, to_dataset_format
+from explorer.query import (POLARITIES, Query, background_mean, class_name, image_from_bytes, is_blank,
+                            match_polarity, to_dataset_format)
 
 CANVAS_SIZE = 224  # on-screen drawing area, pixels; a multiple of 8 and 28
 

@@ -59,11 +59,10 @@ def sliders(base: np.ndarray, token: str, order: np.ndarray, scores: np.ndarray,
     z = base.astype(np.float32).copy()
     rest = st.expander(f"The other {len(order) - SLIDERS_IN_VIEW} dimensions") if len(order) > SLIDERS_IN_VIEW \
         else None
-    for rank, d in enumerate(order):
+    for rank, s in enumerate(traverse.sliders(base, order, low, high)):
         where = st if rank < SLIDERS_IN_VIEW else rest
-        value = float(np.clip(base[d], low[d], high[d]))
-        z[d] = where.slider(f"z{d} · {score_name} {scores[d]:.3g}", float(low[d]), float(high[d]), value,
-                            step=float(high[d] - low[d]) / 200, format="%.2f", key=f"traverse.{token}.z{d}")
+        z[s.dim] = where.slider(f"z{s.dim} · {score_name} {scores[s.dim]:.3g}", s.low, s.high, s.value, step=s.step,
+                                format="%.2f", key=f"traverse.{token}.z{s.dim}")
     return z
 
 

@@ -3,7 +3,6 @@ a new image placed by each map's fitted projector, decoding a point of a 2-D cod
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from explorer import metrics
 from explorer.projection import PCAProjector
 from explorer.ui import latent_panels
-from explorer.ui.latent_panels import codes_csv, codes_npz, parse_indices
+from explorer.ui.latent_panels import parse_indices
 
 PAGE = "latent"
 
@@ -118,14 +117,9 @@ def test_decoding_asks_a_cvae_for_the_class_and_refuses_more_than_two_dims(open_
     assert any("needs a 2-D code" in i.value for i in at.info)
 
 
-def test_exports_hold_every_test_code_with_its_label(open_page, small_models, digits):
-    at = open_page(small_models["ae"], PAGE)
+def test_exports_are_offered_and_indices_are_parsed(open_page, small_models):
+    at = open_page(small_models["ae"], PAGE)  # the files' contents: tests/test_exports.py
     assert {b.label for b in at.get("download_button")} >= {"Codes (.csv)", "Codes (.npz)"}
-    codes = np.arange(6, dtype=np.float32).reshape(3, 2)
-    table = np.loadtxt(io.StringIO(codes_csv(codes, np.array([4, 0, 9]))), delimiter=",", skiprows=1)
-    np.testing.assert_allclose(table, [[0, 4, 0, 1], [1, 0, 2, 3], [2, 9, 4, 5]])
-    with np.load(io.BytesIO(codes_npz(codes, np.array([4, 0, 9]))), allow_pickle=False) as archive:
-        assert archive["codes"].shape == (3, 2) and archive["labels"].tolist() == [4, 0, 9]
     assert parse_indices("1,2 2 x 40", 10) == ([1, 2], ["x", "40"])
 
 
