@@ -9,9 +9,9 @@ import torch
 from explorer.errors import ConfigError, DeviceError
 
 # fp32: everything in float32. bf16: matmuls and convolutions autocast to bfloat16 while the weights, the
-# optimiser state and the losses stay float32 (torch.autocast's CPU/CUDA op lists). On this project's
-# 2-core AVX512-BF16 CPU, deep_ae on Fashion-MNIST trained 2x faster per epoch with test error 14.84 vs
-# 14.81 after one epoch (``python -m benchmarks``, throughput rows).
+# optimiser state and the losses stay float32 (torch.autocast's CPU/CUDA op lists). Faster where the
+# hardware has bf16 matmuls (AVX512-BF16/AMX CPUs, recent GPUs), at the same test error
+# (benchmarks/RESULTS.md, throughput rows).
 PRECISIONS = ("fp32", "bf16")
 
 

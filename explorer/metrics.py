@@ -179,8 +179,8 @@ def _pairwise_distances(points: np.ndarray, dtype=np.float64) -> np.ndarray:
 
 # The two map scores below are scikit-learn's formulas written out in numpy (tests/test_projection.py
 # checks them against sklearn.manifold.trustworthiness and sklearn.metrics.silhouette_score): the
-# Latent page scores every map on its first view, and importing sklearn.metrics took 1.45 s on this
-# 2-core CPU, a fifth of the time from `streamlit run` to the first drawn map.
+# Latent page scores every map on its first view, and importing sklearn.metrics was a large part of
+# the time from `streamlit run` to the first drawn map (benchmarks/RESULTS.md, cold start).
 
 def trustworthiness_2d(inputs: np.ndarray, points: np.ndarray, k: int = 5,
                        max_points: int = MAP_QUALITY_POINTS) -> float:

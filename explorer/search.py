@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 METRICS = ("euclidean", "cosine")
 # A query batch with less matmul work than this (multiply-adds) runs on the calling thread alone:
-# one query over 60k 30-d codes is 1.8M and takes ~0.3 ms, too little to share, and on a busy
-# machine OpenMP threads waiting for each other made its p95 9-30x worse (python -m benchmarks).
+# one query over 60k 30-d codes is 1.8M, too little to share, and on a busy machine OpenMP threads
+# waiting for each other made its p95 several times worse (benchmarks/RESULTS.md, search rows).
 SINGLE_THREAD_WORK = 1 << 22
 
 

@@ -6,9 +6,9 @@ import warnings
 import numpy as np
 import torch
 
-# Images per forward pass when encoding, decoding or scoring whole splits without gradients. On the
-# 2-core CPU, 10k Fashion-MNIST test images through conv_ae (32 channels) took 1.6 s at 256 and 4.4 s
-# at 2048 (the activations leave the cache); the MLPs were as fast at 256 as at 2048.
+# Images per forward pass when encoding, decoding or scoring whole splits without gradients: small
+# enough that conv_ae's activations stay in the CPU cache (larger batches were several times slower,
+# benchmarks/RESULTS.md), and the MLPs are as fast at 256 as at larger batches.
 INFERENCE_BATCH = 256
 
 

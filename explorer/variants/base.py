@@ -20,8 +20,8 @@ from explorer.tensors import INFERENCE_BATCH, as_tensor
 
 def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
     """Adam with the fused update (one pass over each parameter per step) on CPU and CUDA, else the
-    multi-tensor ('foreach') one. Fused measured 1.15x foreach per deep_ae training step on the CPU
-    (``python -m benchmarks``, lever rows), where foreach makes several passes over 2.8M floats."""
+    multi-tensor ('foreach') one, which makes several passes over the weights per step (fused is the
+    faster of the two per deep_ae step: benchmarks/RESULTS.md, lever rows)."""
     parameters = list(parameters)
     fused = all(p.device.type in ("cpu", "cuda") for p in parameters)
     return torch.optim.Adam(parameters, lr=lr, betas=betas, **({"fused": True} if fused else {"foreach": True}))
