@@ -350,10 +350,9 @@ def import_umap():
     for it (its layout SGD and fuzzy-set code), before their first compile.
 
     pynndescent marks its functions ``cache=True`` but umap-learn marks few, so every new process
-    recompiled them inside its first fit: on this 2-core CPU a fresh process's first 10k-point fit
-    took 7.5 s with them uncached and 3.3 s once a previous process had filled the cache, with a
-    bitwise-identical embedding (``benchmarks``, projection rows). ``Dispatcher.enable_caching`` is
-    what ``@njit(cache=True)`` calls.
+    recompiled them inside its first fit; with the cache a fresh process's first fit is about twice as
+    fast, with a bitwise-identical embedding (benchmarks/RESULTS.md, projection rows).
+    ``Dispatcher.enable_caching`` is what ``@njit(cache=True)`` calls.
     """
     import umap
     import umap.layouts
