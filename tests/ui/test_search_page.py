@@ -12,7 +12,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer import metrics, search
-from explorer.ui.query import image_from_bytes, match_polarity
+from explorer.query import image_from_bytes, match_polarity
 
 PAGE = "search"
 
