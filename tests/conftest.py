@@ -6,9 +6,9 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
-from explorer.data import ImageDataset, load_dataset
-from explorer.registry import make_config
-from explorer.training import Callback
+from explorer.data import DataError, ImageDataset, load_dataset, load_user_data
+from explorer.registry import build, make_config
+from explorer.training import Callback, Trainer, seed_everything
 
 
 def tiny_config(variant: str, latent_dim: int | None = None, epochs: int = 1, **changes):
@@ -83,3 +83,25 @@ def one_thread():
     with threadpool_limits(1):
         yield
     torch.set_num_threads(before)
+
+
+def refused(path, *expected, **kwargs) -> str:
+    """The one-line DataError message for loading user data at ``path``, checked to name it and ``expected``."""
+    with pytest.raises(DataError) as error:
+        load_user_data(path, **kwargs)
+    message = str(error.value)
+    assert "\n" not in message and str(path) in message
+    for text in expected:
+        assert text in message
+    return message
+
+
+def greedy_stage_changes(variant: str, **config) -> tuple:
+    """The seeded model of ``variant`` trained on the bars with ``config``, and which parameters each
+    epoch changed (:class:`ChangedParameters`): what the greedy layer-wise tests check."""
+    dataset = make_image_dataset()
+    seed_everything(0)
+    model = build(variant, make_config(variant, **config), input_shape=dataset.input_shape)
+    changes = ChangedParameters()
+    Trainer(model, device="cpu", seed=0, callbacks=[changes]).fit(dataset)
+    return model, changes

@@ -126,6 +126,7 @@ def test_search_order_data_dir_then_env_then_system_then_cache(isolated, monkeyp
     assert len(load_dataset("mnist", data_dir=explicit).x_train) == 3
     assert dataset_status("mnist", data_dir=explicit).location == str(explicit)
     assert len(load_dataset("mnist").x_train) == 5
+    assert load_dataset("mnist").source == str(env)
     monkeypatch.delenv(registry.DATA_DIR_ENV)
     assert load_dataset("mnist").source == str(system)
     assert len(load_dataset("mnist").x_train) == 7

@@ -6,17 +6,7 @@ import pytest
 
 from explorer.data import DataError, load_dataset, load_user_data, write_idx
 from explorer.data.dataset import split_indices
-
-
-def refused(path, *expected, **kwargs) -> str:
-    """The one-line DataError message for loading ``path``, checked to name it and ``expected``."""
-    with pytest.raises(DataError) as error:
-        load_user_data(path, **kwargs)
-    message = str(error.value)
-    assert "\n" not in message and str(path) in message
-    for text in expected:
-        assert text in message
-    return message
+from tests.conftest import refused
 
 
 def save_npz(tmp_path, name="data.npz", **arrays):

@@ -6,17 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.data import DataError, load_user_data
-
-
-def refused(path, *expected, **kwargs) -> str:
-    with pytest.raises(DataError) as error:
-        load_user_data(path, **kwargs)
-    message = str(error.value)
-    assert "\n" not in message and str(path) in message
-    for text in expected:
-        assert text in message
-    return message
+from explorer.data import load_user_data
+from tests.conftest import refused
 
 
 def grey(value: int, size=(6, 4)) -> Image.Image:

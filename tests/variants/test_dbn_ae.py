@@ -8,7 +8,7 @@ import torch
 from explorer.metrics import evaluate
 from explorer.registry import build, make_config
 from explorer.training import Trainer, seed_everything, train
-from tests.conftest import ChangedParameters, make_image_dataset
+from tests.conftest import greedy_stage_changes
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -20,12 +20,7 @@ def trained_on_digits(one_thread, digits) -> Trainer:
 
 
 def test_rbms_pretrain_one_at_a_time_then_unroll_into_the_decoder():
-    dataset = make_image_dataset()
-    seed_everything(0)
-    config = make_config("dbn_ae", latent_dim=3, hidden="16,8", pretrain_epochs=2, epochs=0)
-    model = build("dbn_ae", config, input_shape=dataset.input_shape)
-    changes = ChangedParameters()
-    Trainer(model, device="cpu", seed=0, callbacks=[changes]).fit(dataset)
+    model, changes = greedy_stage_changes("dbn_ae", latent_dim=3, hidden="16,8", pretrain_epochs=2, epochs=0)
     assert [rbm.linear_hidden for rbm in model.rbms] == [False, False, True]  # a linear code layer
     decoder_of_rbm = {0: "decoder.4", 1: "decoder.2", 2: "decoder.0"}  # decoder = (3 -> 8 -> 16 -> 64)
     for stage, changed in changes.epochs:

@@ -7,7 +7,7 @@ import pytest
 from explorer.metrics import evaluate
 from explorer.registry import build, make_config
 from explorer.training import Trainer, seed_everything, train
-from tests.conftest import ChangedParameters, make_image_dataset
+from tests.conftest import greedy_stage_changes, make_image_dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -17,12 +17,7 @@ def layer_parameters(layer: int) -> set[str]:
 
 
 def test_each_greedy_stage_changes_only_its_own_layer_then_fine_tuning_changes_all():
-    dataset = make_image_dataset()
-    seed_everything(0)
-    config = make_config("stacked_ae", latent_dim=3, hidden="16,8", pretrain_epochs=2, epochs=2)
-    model = build("stacked_ae", config, input_shape=dataset.input_shape)
-    changes = ChangedParameters()
-    Trainer(model, device="cpu", seed=0, callbacks=[changes]).fit(dataset)
+    model, changes = greedy_stage_changes("stacked_ae", latent_dim=3, hidden="16,8", pretrain_epochs=2, epochs=2)
     assert [stage for stage, _ in changes.epochs] == ["layer1"] * 2 + ["layer2"] * 2 + ["layer3"] * 2 + ["finetune"] * 2
     everything = {name for name, _ in model.named_parameters()}
     assert everything == layer_parameters(0) | layer_parameters(1) | layer_parameters(2)
