@@ -15,11 +15,23 @@ from typing import Any
 from explorer.errors import ConfigError
 
 
-def param(default: Any, *, help: str, min: float | None = None, max: float | None = None,
-          choices: tuple | None = None) -> Any:
-    """A config field with its bounds and help text."""
-    return dataclasses.field(default=default,
-                             metadata={"help": help, "min": min, "max": max, "choices": choices})
+def param(default: Any, *, help: str, label: str | None = None, min: float | None = None,
+          max: float | None = None, choices: tuple | None = None) -> Any:
+    """A config field with its bounds, help text and, where its name is no plain word, a label."""
+    return dataclasses.field(default=default, metadata={"help": help, "label": label, "min": min,
+                                                        "max": max, "choices": choices})
+
+
+# Plain words for field names that many variants share, and for abbreviations inside names, so the
+# UI form and the CLI show "learning rate" where the code says ``lr``.
+PLAIN_NAMES = {"hidden": "hidden layer widths", "hidden_size": "LSTM state size", "cd_k": "Gibbs steps (CD-k)",
+               "rho": "target activation (rho)"}
+PLAIN_WORDS = {"lr": "learning rate", "dim": "size", "l1": "L1"}
+
+
+def plain_label(name: str) -> str:
+    """``adversarial_lr`` -> "adversarial learning rate"."""
+    return PLAIN_NAMES.get(name) or " ".join(PLAIN_WORDS.get(word, word) for word in name.split("_"))
 
 
 def inherit(base: type, name: str, default: Any) -> Any:
@@ -34,6 +46,7 @@ class FieldSpec:
     type: type
     default: Any
     help: str
+    label: str
     min: float | None
     max: float | None
     choices: tuple | None
@@ -63,7 +76,8 @@ class Config:
     def field_specs(cls) -> list[FieldSpec]:
         hints = typing.get_type_hints(cls)
         return [FieldSpec(f.name, hints[f.name], f.default, f.metadata.get("help", ""),
-                          f.metadata.get("min"), f.metadata.get("max"), f.metadata.get("choices"))
+                          f.metadata.get("label") or plain_label(f.name), f.metadata.get("min"),
+                          f.metadata.get("max"), f.metadata.get("choices"))
                 for f in dataclasses.fields(cls)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,24 +101,28 @@ class Config:
 @dataclass
 class AutoencoderConfig(Config):
     """The field every variant has: the code size."""
-    latent_dim: int = param(8, min=1, max=1024, help="Size of the code z (2 gives a map you can plot directly).")
+    latent_dim: int = param(8, min=1, max=1024, label="code size",
+                            help="How many numbers each image is squeezed into; 2 gives a map you can plot directly.")
 
 
 @dataclass
 class TrainedConfig(AutoencoderConfig):
     """A model fitted by iterating over mini-batches. The defaults suit ``digits`` (1,437 training
     images, a few seconds on a CPU); :meth:`scaled_to` scales them to larger datasets."""
-    epochs: int = param(200, min=0, max=10_000, help="Passes over the training set.")
-    batch_size: int = param(64, min=1, max=65_536, help="Images per update.")
-    lr: float = param(2e-3, min=1e-6, max=10.0, help="Learning rate.")
+    epochs: int = param(200, min=0, max=10_000, help="How many times training goes through every training image.")
+    batch_size: int = param(64, min=1, max=65_536, help="How many images the model looks at before each weight update.")
+    lr: float = param(2e-3, min=1e-6, max=10.0,
+                      help="How big a step each update takes: too small learns slowly, too large makes the loss jump "
+                           "or blow up.")
 
     REFERENCE_TRAIN_SIZE = 1437  # digits' training split, for which the epoch defaults are tuned
 
     def scaled_to(self, n_train: int, factor: float = 1.0, minimum: int = 2) -> "TrainedConfig":
         """This config with every ``*epochs`` field scaled to give about as many updates on ``n_train``
-        images as on digits (times ``factor``); e.g. 200 epochs on digits become 5 on Fashion-MNIST."""
+        images as on digits (times ``factor``), within the field's bounds; e.g. 200 epochs on digits become 5 on
+        Fashion-MNIST."""
         scale = factor * self.REFERENCE_TRAIN_SIZE / n_train
-        return self.replace(**{spec.name: max(minimum, round(getattr(self, spec.name) * scale))
+        return self.replace(**{spec.name: min(spec.max, max(minimum, round(getattr(self, spec.name) * scale)))
                                for spec in self.field_specs()
                                if spec.name.endswith("epochs") and getattr(self, spec.name) > 0})
 
@@ -112,5 +130,6 @@ class TrainedConfig(AutoencoderConfig):
 @dataclass
 class BackpropConfig(TrainedConfig):
     """A network trained end to end by backpropagation of a reconstruction likelihood."""
-    recon_loss: str = param("bce", choices=("bce", "mse"),
-                            help="Decoder likelihood: Bernoulli (cross-entropy) or Gaussian (squared error).")
+    recon_loss: str = param("bce", choices=("bce", "mse"), label="reconstruction loss",
+                            help="How a reconstruction is scored: cross-entropy (bce) suits mostly black-or-white "
+                                 "images, squared error (mse) treats pixels as grey levels.")

@@ -167,7 +167,8 @@ def how_to_install(name: str) -> str:
     package = DEBIAN_PACKAGES.get(name)
     debian = f"install it with `apt-get install -y {package}`, or " if package else ""
     return (f"{debian}put the four IDX files ({', '.join(IDX_FILES)}, raw or .gz) in a folder "
-            f"and pass --data-dir (or set {DATA_DIR_ENV})")
+            f"and pass --data-dir (or set {DATA_DIR_ENV}; in the app, name it under Data folder in "
+            "the sidebar)")
 
 
 def _idx_hint(name: str, data_dir: DataDir) -> str:

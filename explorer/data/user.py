@@ -14,8 +14,9 @@ Rules (the README quotes them):
   with identical channels), else every image is converted to RGB. Size: the target is
   ``image_size`` (width, height) if given, else the most common size; an image of another size
   is resized (bilinear) only if its aspect ratio is within 1% of the target's, else refused.
-* IDX: a ``*-images-idx3-ubyte[.gz]`` file; its labels are read from the file named with
-  ``labels-idx1`` in place of ``images-idx3`` when that exists. Pixel rules as for ``.npz``.
+* IDX: a ``*-images-idx3-ubyte[.gz]`` file (or ``*-images.idx3-ubyte``); its labels are read from
+  the file named with ``labels-idx1`` in place of ``images-idx3`` when that exists. Pixel rules as
+  for ``.npz``.
 * Labels become class indices 0..K-1; class names are the sorted distinct labels as strings.
 * Every source is split 80/20 with :func:`~explorer.data.dataset.split_indices` and ``seed``
   (at least one test image); fewer than 2 images is refused.
@@ -44,6 +45,9 @@ from explorer.errors import DataError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ASPECT_TOLERANCE = 0.01
 _IDX_NAME = re.compile(r"idx\d-ubyte(\.gz)?$", re.IGNORECASE)
+# The official names join with dashes (train-images-idx3-ubyte); copies often use a dot (train-images.idx3-ubyte).
+IDX_IMAGES = re.compile(r"images([.-])idx3", re.IGNORECASE)
+_IDX_LABELS = re.compile(r"labels[.-]idx1", re.IGNORECASE)
 _CHUNK = 1 << 20
 
 Arrays = tuple[np.ndarray, "np.ndarray | None", tuple[str, ...]]  # (x, y, class_names)
@@ -106,9 +110,9 @@ def _read_npz(path: Path, max_bytes: int, keys: tuple[str, ...]
 
 
 def _load_idx(path: Path, max_bytes: int) -> Arrays:
-    if "labels-idx1" in path.name.lower():
+    if _IDX_LABELS.search(path.name):
         raise DataError(f"{path}: is a labels file; pass the matching *-images-idx3-ubyte file")
-    labels_name = re.sub("images-idx3", "labels-idx1", path.name, flags=re.IGNORECASE)
+    labels_name = IDX_IMAGES.sub(r"labels\1idx1", path.name)
     candidates = [path.with_name(labels_name), path.with_name(labels_name.removesuffix(".gz")),
                   path.with_name(labels_name.removesuffix(".gz") + ".gz")]
     labels_path = next((p for p in candidates if p != path and p.is_file()), None)

@@ -4,29 +4,60 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.checkpoint import load_bytes, load_zip
+from explorer.checkpoint import CONFIG, WEIGHTS, load_bytes, load_zip
 from explorer.devices import PRECISIONS, available_devices, bf16_is_fast
-from explorer.errors import ExplorerError
-from explorer.gallery import list_pretrained
+from explorer.errors import CheckpointError, ExplorerError
+from explorer.gallery import list_pretrained, pick_pretrained
 from explorer.jobs import TrainingJob
 from explorer.plots import latent_scatter, loss_chart
 from explorer.registry import get_variant
 from explorer.ui import cache, state, widgets
 
 
-def pretrained_tab(variant: str) -> None:
-    entries = [e for e in list_pretrained(st.session_state.dataset) if e.variant == variant]
-    if not entries:
-        st.info(f"No shipped `{variant}` for {st.session_state.dataset}: train one, or pick another variant.")
+def data_upload() -> None:
+    """Own data, read by the core's rules whatever the file is called (an IDX file's official name has no
+    extension to filter on); the button's callback switches the session before anything draws."""
+    files = st.file_uploader("Data files", accept_multiple_files=True, key="data_upload",
+                             help="An .npz with the images under x (and labels under y, if any), a .zip of PNG or "
+                                  "JPEG images (class subfolders become labels), or an IDX images file such as "
+                                  "train-images-idx3-ubyte together with its labels file.")
+    st.button("Use this data", key="use_upload", disabled=not files, on_click=_use_upload, args=(files,))
+
+
+def _use_upload(files: list) -> None:
+    try:
+        state.add_upload([(f.name, f.getvalue()) for f in files])
+    except ExplorerError as error:
+        state.flash("error", str(error))
+
+
+def none_loaded(variant: str) -> None:
+    """Says plainly when no model is on screen, and where to get one."""
+    if state.current() is not None:
         return
-    entry = st.selectbox("Shipped model", entries, format_func=lambda e: e.label, key="pretrained_choice")
+    shipped = pick_pretrained(state.dataset_name(), variant) is not None
+    st.info(f"No `{variant}` model is loaded for {state.dataset_name()}: "
+            + ("load the shipped one under **Load pretrained**, or train one under **Train**." if shipped else
+               "none is shipped for it, so train one under **Train**, or upload a checkpoint."))
+
+
+def pretrained_tab(variant: str) -> None:
+    entries = [e for e in list_pretrained(state.dataset_name()) if e.variant == variant]
+    if not entries:
+        st.info(f"No shipped `{variant}` for {state.dataset_name()}: train one, or pick another variant.")
+        return
+    model = state.current()
+    loaded = next((e for e in entries if model is not None and e.key == model.key), None)
+    shown = loaded or pick_pretrained(state.dataset_name(), variant, state.wanted_code())
+    entry = st.selectbox("Shipped model", entries, index=entries.index(shown), format_func=lambda e: e.label,
+                         key=f"pretrained_choice.{state.generation()}")  # a new box per model: it shows the loaded one
     card = entry.card
     if card:
-        st.caption(f"Trained with `{card.get('command', '?')}` in {card.get('train_seconds', '?')} s "
-                   f"on {card.get('device', '?')}.")
-    if st.button("Load pretrained", type="primary", key="load_pretrained"):
-        state.try_load_pretrained(entry.latent_dim)
-        st.rerun()
+        st.caption(f"`{entry.label}` was trained with `{card.get('command', '?')}` in "
+                   f"{card.get('train_seconds', '?')} s on {card.get('device', '?')}.")
+    st.button("Load pretrained", type="primary", key="load_pretrained", disabled=entry == loaded,
+              on_click=state.load_shipped, args=(entry,),
+              help="This one is on screen." if entry == loaded else None)
 
 
 def gallery_without_data(status) -> None:
@@ -45,27 +76,24 @@ def gallery_without_data(status) -> None:
 
 
 def upload_tab() -> None:
-    files = st.file_uploader("A zipped checkpoint folder, or its model.safetensors and config.json",
+    files = st.file_uploader(f"A zipped checkpoint folder, or its {WEIGHTS} and {CONFIG}",
                              type=["zip", "safetensors", "json"], accept_multiple_files=True, key="ckpt_upload")
-    if not files or not st.button("Load checkpoint", key="load_checkpoint"):
-        return
+    st.button("Load checkpoint", key="load_checkpoint", disabled=not files, on_click=_load_checkpoint, args=(files,))
+
+
+def _load_checkpoint(files: list) -> None:
+    by_name = {f.name: f.getvalue() for f in files}
+    zips = [n for n in by_name if n.endswith(".zip")]
     try:
-        by_name = {f.name: f.getvalue() for f in files}
-        zips = [n for n in by_name if n.endswith(".zip")]
         if zips:
-            checkpoint = load_zip(by_name[zips[0]], zips[0])
-        elif {"model.safetensors", "config.json"} <= set(by_name):
-            checkpoint = load_bytes(by_name["model.safetensors"], by_name["config.json"], "upload")
+            checkpoint, filename = load_zip(by_name[zips[0]], zips[0]), zips[0]
+        elif {WEIGHTS, CONFIG} <= set(by_name):
+            checkpoint, filename = load_bytes(by_name[WEIGHTS], by_name[CONFIG], WEIGHTS), WEIGHTS
         else:
-            raise ExplorerError("upload a .zip, or both model.safetensors and config.json")
-        if checkpoint.dataset.get("name") != st.session_state.dataset:
-            st.session_state.dataset = checkpoint.dataset["name"]
-        state.set_current(state.CurrentModel(checkpoint.model, st.session_state.dataset, "uploaded",
-                                             checkpoint.history))
-        st.session_state.variant = checkpoint.variant
-        st.rerun()
+            raise CheckpointError(f"upload a .zip, or both {WEIGHTS} and {CONFIG}")
+        state.open_checkpoint(checkpoint, filename)
     except ExplorerError as error:
-        st.error(str(error))
+        state.flash("error", str(error))
 
 
 def train_tab(variant: str) -> None:
@@ -74,6 +102,9 @@ def train_tab(variant: str) -> None:
     defaults = spec.config_cls()
     if hasattr(defaults, "scaled_to"):
         defaults = defaults.scaled_to(len(dataset.x_train))
+    model = state.current()
+    if model is not None:  # train what is on screen again, at its code size
+        defaults = defaults.replace(latent_dim=model.model.latent_dim)
     with st.form(f"train_form_{variant}"):
         values = widgets.config_form(spec.config_cls, defaults, key=f"cfg.{variant}")
         devices = available_devices()
@@ -87,22 +118,29 @@ def train_tab(variant: str) -> None:
     if submitted:
         try:
             config = spec.config_cls(**values)
-            st.session_state.job = TrainingJob(dataset, config, device=device, seed=int(seed),
-                                               precision=precision).start()
+            state.set_job(TrainingJob(dataset, config, device=device, seed=int(seed),
+                                      precision=precision).start())
         except ExplorerError as error:
             st.error(str(error))
 
 
 def _job_running() -> bool:
-    job = st.session_state.get("job")
+    job = state.job()
     return job is not None and not job.done
 
 
-@st.fragment(run_every=0.5)
 def training_view() -> None:
+    """The live view of this session's job, drawn (and polling twice a second) only while there is one,
+    so an idle Model page never reruns by itself."""
+    if state.job() is not None:
+        _live_job()
+
+
+@st.fragment(run_every=0.5)
+def _live_job() -> None:
     """Polls this session's job; the worker thread itself never calls st.*."""
-    job = st.session_state.get("job")
-    if job is None:
+    job = state.job()
+    if job is None:  # a poll the browser had queued before the job was collected
         return
     snap = job.snapshot
     if job.done:
@@ -125,13 +163,12 @@ def training_view() -> None:
 
 
 def _collect(job: TrainingJob) -> None:
-    st.session_state.job = None
+    state.set_job(None)
     if job.snapshot.status == "failed":
-        st.session_state.job_message = ("error", job.snapshot.message)
+        state.flash("error", job.snapshot.message)
     else:
-        state.set_current(state.CurrentModel(job.model, job.dataset.name, "trained here", job.snapshot.history))
-        st.session_state.job_message = ("warning" if job.snapshot.message else "success",
-                                        job.snapshot.message or "Training finished.")
+        state.open_model(state.CurrentModel(job.model, job.dataset.name, "trained here", job.snapshot.history))
+        state.flash("warning" if job.snapshot.message else "success", job.snapshot.message or "Training finished.")
     st.rerun(scope="app")
 
 
@@ -143,9 +180,6 @@ def result_view() -> None:
     model, dataset = state.current(), state.dataset()
     if model is None:
         return
-    kind, message = st.session_state.pop("job_message", (None, None))
-    if kind:
-        getattr(st, kind)(message)
     errors = cache.errors_against_pca(model.key, model.model, dataset)
     st.subheader(f"Test images and their reconstructions by `{model.variant}`")
     st.caption(f"Squared error per image {errors['test_sq_err_per_image']:.3f}; "

@@ -42,8 +42,11 @@ def page_file(url_path: str) -> Path:
 
 
 def frame() -> None:
+    """Before the page: the session's state (any switch a widget asked for has been applied by its
+    callback, before this run), the sidebar drawn from it, its notices, and the URL naming it."""
     state.init_session()
     widgets.sidebar()
+    widgets.messages()
     state.publish_query_params()
 
 

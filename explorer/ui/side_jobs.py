@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.errors import ExplorerError
+from explorer.gallery import MAP_CODE, RETRIEVAL, retrieval_code, suiting_pretrained, suits
 from explorer.jobs import TrainingJob
 from explorer.ui import shell, state
 
@@ -35,7 +36,7 @@ def running(slot: str) -> bool:
 
 def start(slot: str, variant: str, dataset, config, seed: int = 0) -> None:
     try:
-        _jobs()[slot] = TrainingJob(variant, dataset, config, seed=seed).start()
+        _jobs()[slot] = TrainingJob(dataset, config, seed=seed).start()
     except ExplorerError as error:
         st.error(str(error))
 
@@ -72,23 +73,14 @@ def failure(slot: str) -> None:
         st.error(message)
 
 
-def use_variant(variant: str) -> None:
-    """Make ``variant`` the session's variant: load its shipped model, else go and train one."""
-    st.session_state.variant = variant
-    if not state.try_load_pretrained():
-        st.switch_page(shell.page_file("model"))
-    st.rerun()
-
-
 def offer_variants(reason: str, variants: list[str], key: str) -> None:
-    """Say why the page does not apply, and a button per variant it does apply to."""
+    """Say why the page does not apply, and a button per variant it does apply to (each loads that
+    variant's shipped model, or names it with no model loaded, to be trained on the Model page)."""
     st.info(reason)
-    if not variants:
-        return
-    columns = st.columns(min(len(variants), 6))
+    columns = st.columns(min(len(variants), 6)) if variants else []
     for i, variant in enumerate(variants):
-        if columns[i % len(columns)].button(f"Use `{variant}`", key=f"{key}.use.{variant}"):
-            use_variant(variant)
+        columns[i % len(columns)].button(f"Use `{variant}`", key=f"{key}.use.{variant}",
+                                         on_click=state.pick_variant, args=(variant,))
 
 
 def need_data(page: str) -> bool:
@@ -102,12 +94,41 @@ def need_data(page: str) -> bool:
     return missing is None
 
 
-def need_model(page: str) -> state.CurrentModel | None:
-    """The current model, or a pointer to the Model page when there is none (or no data to show)."""
+def need_model(page: str, code: int | str | None = None) -> state.CurrentModel | None:
+    """The current model, or a pointer to the Model page when there is none (or no data to show).
+
+    ``code`` is the code size the page's lesson needs: a number, ``"retrieval"`` (the size the gallery
+    ships for retrieval on this dataset) or None for any. When the model's code is not that, the page
+    says why and offers the shipped models that suit, one click each; it still draws, with the warning above.
+    """
+    state.prefer_code(code)
     if not need_data(page):
         return None
     model = state.current()
     if model is None:
-        st.info(f"The {page} page works on a model: load, upload or train one first.")
+        st.info(f"The {page} page works on a model, and no `{state.variant()}` is loaded for "
+                f"{state.dataset_name()}: load, upload or train one first.")
         st.page_link(shell.page_file("model"), label="Go to the Model page", icon=":material/model_training:")
+    elif not suits(model.model.latent_dim, state.dataset_name(), model.variant, code):
+        _offer_suiting(page, model, code)
     return model
+
+
+def _offer_suiting(page: str, model: state.CurrentModel, code: int | str) -> None:
+    size = model.model.latent_dim
+    if code == RETRIEVAL:
+        wanted = retrieval_code(state.dataset_name(), model.variant) or MAP_CODE + 1
+        why = (f"The {page} page needs a code that keeps each image's details, and this `{model.variant}` keeps "
+               f"only {size} number{'s' if size > 1 else ''} per image (the shipped models for "
+               f"{state.dataset_name()} use {wanted}): what you see below is mostly the limit of so small a code.")
+    else:
+        wanted = code
+        why = (f"The {page} page draws the code itself as a map, which takes a code of {code}; this "
+               f"`{model.variant}` has {size} dimensions, so below you see them squeezed to {code} by PCA or UMAP.")
+    offers = suiting_pretrained(state.dataset_name(), model.variant, code)
+    st.warning(why + ("" if offers else f" Nothing shipped suits: train one with code size {wanted} on the "
+                                        "Model page."))
+    columns = st.columns(min(len(offers), 6)) if offers else []
+    for i, entry in enumerate(offers):
+        columns[i % len(columns)].button(f"Switch to `{entry.variant}` code {entry.latent_dim}",
+                                         key=f"need.{entry.key}", on_click=state.load_shipped, args=(entry,))

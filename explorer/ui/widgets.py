@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.config import Config
+from explorer.errors import ExplorerError
 from explorer.plots import mosaic
 from explorer.ui import cache, state
 
@@ -13,8 +14,7 @@ def config_form(config_cls: type[Config], defaults: Config, key: str) -> dict:
     """One widget per config field, with its bounds and help; returns the chosen values."""
     values = {}
     for spec in config_cls.field_specs():
-        default, widget_key = getattr(defaults, spec.name), f"{key}.{spec.name}"
-        label = spec.name.replace("_", " ")
+        default, widget_key, label = getattr(defaults, spec.name), f"{key}.{spec.name}", spec.label
         if spec.choices:
             values[spec.name] = st.selectbox(label, spec.choices, index=spec.choices.index(default),
                                              help=spec.help, key=widget_key)
@@ -39,28 +39,55 @@ def show_images(images: np.ndarray, n_cols: int, caption: str | None = None, wid
 
 
 def sidebar() -> None:
-    """Dataset choice and the current model's summary, on every page."""
+    """Dataset choice, the current model's summary and the data folder, on every page."""
     with st.sidebar:
-        names = [s.name for s in cache.dataset_statuses()] + list(st.session_state.uploads)
-        available = {s.name: s.available for s in cache.dataset_statuses()}
-        if st.session_state.dataset not in names:
-            names.append(st.session_state.dataset)
-        st.selectbox("Dataset", names, key="dataset", on_change=state.switch_dataset,
-                     format_func=lambda n: n if available.get(n, True) else f"{n} (not installed)")
-        model = state.current()
-        if model is None:
-            st.info("No model yet: load, upload or train one on the **Model** page.")
-            return
-        st.markdown(f"**Model:** `{model.variant}` · code {model.model.latent_dim}  \n*{model.origin}*")
-        try:
-            errors = cache.errors_against_pca(model.key, model.model, state.dataset())
-        except Exception as error:  # an unreadable dataset is reported on the page itself
-            st.caption(str(error))
-            return
-        colour = "green" if errors["ratio_to_pca"] < 1 else "red"
-        st.markdown(f"Test error **{errors['test_sq_err_per_image']:.2f}** per image  \n"
-                    f":{colour}[{errors['ratio_to_pca']:.2f}× PCA-{model.model.latent_dim} "
-                    f"({errors['pca_sq_err_per_image']:.2f})]")
-        if model.model.side_information:
-            st.caption(f"Reconstructs with {model.model.side_information} as well as the code, "
-                       "so this is not a same-size comparison with PCA.")
+        _dataset_box()
+        _model_summary()
+        with st.expander("Data folder"):
+            st.text_input("Folder with IDX files", value=state.data_dir() or "", key="data_dir_input",
+                          on_change=lambda: state.set_data_dir(st.session_state.data_dir_input),
+                          help="Fashion-MNIST and MNIST are read from their four official IDX files: name a folder "
+                               "on the machine running this app that holds them, or holds fashion-mnist/ or mnist/ "
+                               "folders of them. It is searched before /usr/share/datasets and the download cache.")
+
+
+def _dataset_box() -> None:
+    statuses = state.dataset_statuses()
+    names, available = [s.name for s in statuses], {s.name: s.available for s in statuses}
+    st.selectbox("Dataset", names, index=names.index(state.dataset_name()), **state.box("dataset"),
+                 format_func=lambda n: n if available[n] else f"{n} (not installed)")
+
+
+def _model_summary() -> None:
+    model = state.current()
+    if model is None:
+        st.info(f"No `{state.variant()}` model is loaded for {state.dataset_name()}: load, upload or train one "
+                "on the **Model** page.")
+        return
+    st.markdown(f"**Model:** `{model.variant}` · code {model.model.latent_dim}  \n*{model.origin}*")
+    missing = state.missing_dataset()
+    if missing is not None:
+        st.caption(f"{missing.name} is not installed here, so it cannot be measured.")
+        return
+    try:
+        errors = cache.errors_against_pca(model.key, model.model, state.dataset())
+    except ExplorerError as error:  # an unreadable dataset is reported on the page itself
+        st.caption(str(error))
+        return
+    colour = "green" if errors["ratio_to_pca"] < 1 else "red"
+    st.markdown(f"Test error **{errors['test_sq_err_per_image']:.2f}** per image  \n"
+                f":{colour}[{errors['ratio_to_pca']:.2f}× PCA-{model.model.latent_dim} "
+                f"({errors['pca_sq_err_per_image']:.2f})]",
+                help="Squared error per test image, summed over its pixels: lower means closer copies. "
+                     "×PCA divides it by the error of PCA with as many components as the code has numbers; "
+                     "below 1 the autoencoder beats that linear baseline.")
+    if model.model.side_information:
+        st.caption(f"Reconstructs with {model.model.side_information} as well as the code, "
+                   "so this is not a same-size comparison with PCA.")
+
+
+def messages() -> None:
+    """What was opened instead of what the URL asked for (until the next switch), and the outcome of the
+    last action (once)."""
+    for kind, text in state.notices() + state.pop_flashes():
+        getattr(st, kind)(text)

@@ -1,9 +1,11 @@
-"""Fixtures for the page tests: small trained models shared by the Latent, Traverse and Search tests."""
+"""Fixtures for the page tests: small trained models shared by the Latent, Traverse and Search tests, and
+helpers to find the session's boxes and to watch the app's fragment timers."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 from streamlit.testing.v1 import AppTest
 
 from explorer.registry import make_config
@@ -32,3 +34,23 @@ def open_page():
         at.session_state["current"] = model
         return at.run().switch_page(f"explorer/ui/pages/{page}.py").run()
     return open_
+
+
+@pytest.fixture
+def box():
+    """``box(at, "Dataset")``: the select box with that label (the Dataset and Variant boxes get a new key
+    for each model, see ``state.box``)."""
+    return lambda at, label: next(s for s in at.selectbox if s.label == label)
+
+
+@pytest.fixture
+def auto_reruns(monkeypatch) -> list[float]:
+    """The intervals of the fragment timers (``st.fragment(run_every=…)``) the app's runs start, in order."""
+    seen, original = [], ForwardMsgQueue.enqueue
+
+    def enqueue(queue, message):
+        if message.WhichOneof("type") == "auto_rerun":
+            seen.append(message.auto_rerun.interval)
+        return original(queue, message)
+    monkeypatch.setattr(ForwardMsgQueue, "enqueue", enqueue)
+    return seen

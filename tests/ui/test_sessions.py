@@ -15,7 +15,7 @@ EPOCHS_B = 15   # long enough to still be running when A is stopped, short enoug
 
 def start_training(variant: str, epochs: int, latent_dim: int) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.selectbox(key="variant").set_value(variant).run()
+    next(s for s in at.selectbox if s.label == "Variant").set_value(variant).run()
     at.number_input(key=f"cfg.{variant}.epochs").set_value(epochs)
     at.number_input(key=f"cfg.{variant}.latent_dim").set_value(latent_dim)
     at.button(key=f"FormSubmitter:train_form_{variant}-Train").click().run()

@@ -7,7 +7,7 @@ from explorer.ui import side_jobs, state
 st.title("Anomaly")
 st.caption("An autoencoder reconstructs best what resembles its training images, so its reconstruction "
            "error is an anomaly score: the worst-reconstructed test images are the odd ones out.")
-current = side_jobs.need_model("Anomaly")
+current = side_jobs.need_model("Anomaly", code="retrieval")
 if current is not None:
     dataset = state.dataset()
     errors = panels.per_image_errors(current.key, current.model, dataset)

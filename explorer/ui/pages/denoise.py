@@ -10,7 +10,7 @@ st.caption("Damage test images, then let each method repair them: it encodes the
            f"the code. PSNR and SSIM compare each repair with the clean image (means over {denoise.SAMPLE_SIZE} "
            "test images). A denoising autoencoder was trained to undo one kind of damage; the others only "
            "learned to copy clean images. The page opens on the damage the denoising autoencoder was trained on.")
-current = side_jobs.need_model("Denoise")
+current = side_jobs.need_model("Denoise", code="retrieval")
 if current is not None:
     dataset = state.dataset()
     methods = panels.methods(current, dataset)

@@ -6,7 +6,7 @@ from explorer.ui import cache, maps, side_jobs, state
 from explorer.ui import latent_panels as panels
 
 st.title("Latent space")
-current = side_jobs.need_model("Latent space")
+current = side_jobs.need_model("Latent space", code=2)
 if current is not None:
     dataset = state.dataset()
     st.caption("The same test images, mapped three ways and coloured by class: does the model's code "
