@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 PIXEL_METHODS = ("pca", "umap")
 TITLES = {"raw": "codes", "pca": "PCA of the {source}", "umap": "UMAP of the {source}"}
-# UMAP's wait, for the spinner (python -m benchmarks, projection rows, quiet 2-core machine): about
-# 1.2 s per thousand points once numba's code is compiled; compiling it, the first time on a machine
-# (projection.import_umap caches it on disk after that), about 20 s more.
+# UMAP's wait, for the spinner, from benchmarks/RESULTS.md's projection rows: seconds per thousand
+# points once numba's code is compiled, and the seconds that compiling it adds the first time on a
+# machine (projection.import_umap keeps it on disk after that).
 UMAP_COMPILE_SECONDS = 20
 UMAP_SECONDS_PER_1000 = 1.2
 # Shipped codes may differ from these in the last bits (another CPU's kernels).

@@ -380,16 +380,16 @@ PEEKED_MODULES = ("pandas",)
 
 
 # The warm-up waits this long first: started at once, its imports competed with the browser drawing
-# the first page's charts (cold start to the first latent map, 6 alternated runs each: 7.7 s against
-# 7.1 s without a warm-up). Waited for, it is still done (2.8 s with numba's disk cache filled) before
-# anyone can ask for a new map.
+# the first page's charts and delayed the first latent map; waited for, it is still done (with numba's
+# disk cache filled) before anyone can ask for a new map (benchmarks/RESULTS.md, cold start and
+# projection rows).
 WARMUP_DELAY_S = 4.0
 
 
 def warm_umap_in_background(n_points: int = 64, delay_s: float = WARMUP_DELAY_S) -> threading.Thread:
     """Start a daemon thread that, after ``delay_s``, fits UMAP once on a few random points, so numba
-    compiles its code before a user asks for a map (the first fit in a process otherwise spends ~30 s
-    compiling). :data:`PEEKED_MODULES` are imported here, in the caller's thread, before it starts."""
+    compiles its code before a user asks for a map (the first fit in a process otherwise spends most of
+    its time compiling). :data:`PEEKED_MODULES` are imported here, in the caller's thread, before it starts."""
     for name in PEEKED_MODULES:
         importlib.import_module(name)
 

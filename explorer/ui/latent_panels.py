@@ -92,7 +92,7 @@ def figure(m: Map, shown: Shown, dataset, marks: list[tuple[str, np.ndarray, str
 
 @st.cache_resource(show_spinner=False, max_entries=48)
 def cached_figure(map_key: str, marks_key: str, _m: Map, _shown: Shown, _dataset, _marks) -> go.Figure:
-    """:func:`figure`, built once per map and marks (plotly validates every trace: ~30 ms a figure);
+    """:func:`figure`, built once per map and marks (plotly validates every trace, which is slow);
     never mutated after."""
     return figure(_m, _shown, _dataset, _marks)
 
@@ -109,8 +109,7 @@ def quality_text(m: Map, shown: Shown) -> str:
 
 
 def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decodes: bool) -> None:
-    """The maps, then their scores: the charts go out before the first scoring imports scikit-learn's
-    manifold module (about 2 s of a fresh server's first view)."""
+    """The maps, then their scores: the charts go out before a map's first view computes its scores."""
     scores = []
     for column, m, mark in zip(st.columns(len(all_maps)), all_maps, marks):
         key = f"latent.chart.{m.source}.{m.method}"
