@@ -22,6 +22,8 @@ def data_upload() -> None:
                                   "JPEG images (class subfolders become labels), or an IDX images file such as "
                                   "train-images-idx3-ubyte together with its labels file.")
     st.button("Use this data", key="use_upload", disabled=not files, on_click=_use_upload, args=(files,))
+    if state.is_upload(state.dataset_name()):
+        st.caption(f"In use: {state.dataset().describe()}.")
 
 
 def _use_upload(files: list) -> None:

@@ -30,24 +30,23 @@ class AAEConfig(BackpropConfig):
     # Each batch makes three updates (reconstruction, discriminator, generator): 100 epochs cost
     # about what the VAE's 400 do, and the codes match N(0, I) by then on digits.
     epochs: int = inherit(TrainedConfig, "epochs", 100)
-    hidden: str = param("auto", help="Encoder widths, comma-separated; the decoder mirrors them and the "
-                                     "discriminator copies them. 'auto' is the paper's 1000,1000 for 28x28 "
-                                     "and scaled down for smaller images.")
+    hidden: str = param("auto", help="Widths of the encoder's hidden layers, comma-separated (the decoder and the "
+                                     "discriminator mirror them); 'auto' picks the paper's 1000,1000 for 28x28 "
+                                     "images and fewer units for smaller ones.")
     activation: str = param("elu", choices=tuple(ACTIVATIONS),
-                            help="Hidden nonlinearity. The paper's ReLU also trains; ELU gave lower error "
-                                 "and a discriminator nearer chance on digits.")
+                            help="The function each hidden unit applies to what it receives (ELU gave a lower "
+                                 "error than the paper's ReLU on digits).")
     prior: str = param("gaussian", choices=("gaussian", "mixture"),
-                       help="p(z) the codes are pushed to: N(0, I), or a ring of 10 Gaussians in the first "
-                            "two dimensions (standard normal in the others), as in the paper's Fig. 2b.")
+                       help="The shape the codes are pushed to fill: one round Gaussian cloud, or a ring of 10 "
+                            "Gaussians in the first two dimensions (the paper's Fig. 2b).")
     # Measured on Fashion-MNIST (code 16, 512 hidden, 5 epochs; test error, final discriminator
     # accuracy): 1e-3 collapsed (31.9, 0.42; 3.5-9.5x PCA in longer runs), 5e-4 trained (12.8, 0.81),
     # 2e-4 reconstructed about as well but let the discriminator win (1.00 after 15 epochs: codes off
     # the prior). On digits (code 8): 1e-3 0.66x PCA-8 at accuracy 0.56, 5e-4 0.49x at 0.61.
     adversarial_lr: float = param(5e-4, min=1e-6, max=10.0,
-                                  help="Learning rate of the regularisation phase (discriminator and "
-                                       "generator updates); lr is the reconstruction phase's. Higher "
-                                       "matches the prior closer, at a risk of unstable training: the "
-                                       "mixture prior on digits wants 1e-3.")
+                                  help="Step size of the updates that push the codes towards the prior (learning "
+                                       "rate is the reconstruction's): higher matches the prior closer, but "
+                                       "training can become unstable.")
 
 
 def mixture_centres(latent_dim: int) -> Tensor:

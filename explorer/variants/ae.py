@@ -14,8 +14,8 @@ from explorer.variants.base import Autoencoder
 @dataclass
 class AEConfig(BackpropConfig):
     code_activation: str = param("linear", choices=("linear", "sigmoid", "tanh", "relu"),
-                                 help="Nonlinearity of the code layer. Linear with a sigmoid output "
-                                      "already beats PCA on mostly-black images.")
+                                 help="The function applied to the code: linear keeps it as computed, sigmoid, "
+                                      "tanh and relu squash it.")
 
 
 @register("ae", config=AEConfig,

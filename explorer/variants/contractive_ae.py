@@ -27,15 +27,17 @@ from explorer.variants.base import Autoencoder
 @dataclass
 class ContractiveAEConfig(BackpropConfig):
     encoder: str = param("sigmoid", choices=("sigmoid", "deep"),
-                         help="'sigmoid': one sigmoid layer, the paper's, with the closed-form penalty. "
-                              "'deep': hidden layers before the sigmoid code, penalised through autograd "
-                              "(about latent_dim times slower).")
-    hidden: str = param("auto", help="Hidden widths of the decoder, comma-separated, mirrored; the encoder's "
-                                     "too for encoder='deep'. 'auto' is 512 for 28x28, scaled down for "
-                                     "smaller images.")
-    activation: str = param("elu", choices=tuple(ACTIVATIONS), help="Hidden nonlinearity.")
+                         help="'sigmoid' is the paper's single sigmoid layer with an exact penalty; 'deep' puts "
+                              "hidden layers before it and computes the penalty with autograd (about code-size "
+                              "times slower).")
+    hidden: str = param("auto", help="Widths of the decoder's hidden layers, comma-separated (a 'deep' encoder "
+                                     "mirrors them); 'auto' picks 512 for 28x28 images and fewer units for "
+                                     "smaller ones.")
+    activation: str = param("elu", choices=tuple(ACTIVATIONS), help="The function each hidden unit applies to "
+                                                                    "what it receives.")
     contraction: float = param(0.1, min=0.0, max=100.0,
-                               help="Weight lambda of the squared Frobenius norm of the encoder's Jacobian.")
+                               help="How strongly the code is kept from changing when the input changes a little "
+                                    "(the weight of the encoder's squared Jacobian norm).")
 
 
 @register("contractive_ae", config=ContractiveAEConfig,

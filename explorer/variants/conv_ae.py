@@ -40,7 +40,8 @@ class ConvAEConfig(BackpropConfig):
     # Half the default epochs: on digits, 100 reach within 2% of 200's test error at half the time.
     epochs: int = inherit(TrainedConfig, "epochs", 100)
     channels: int = param(16, min=1, max=512,
-                          help="Channels of the first conv block; each further block doubles them.")
+                          help="How many filters the first convolution block learns; each further block learns "
+                               "twice as many.")
     depth: int = param(2, min=1, max=5, help="Conv blocks, each halving the image with 2x2 max pooling.")
     upsampling: str = param("unpool", choices=("unpool", "transposed"),
                             help="Decoder upsampling: max-unpooling with the encoder's pooling indices "

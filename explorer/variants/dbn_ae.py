@@ -32,13 +32,15 @@ class DBNAEConfig(BackpropConfig):
     epochs: int = inherit(TrainedConfig, "epochs", 40)  # fine-tuning
     batch_size: int = inherit(TrainedConfig, "batch_size", 20)
     lr: float = inherit(TrainedConfig, "lr", 0.01)
-    hidden: str = param("auto", help="Widths of the RBM stack below the code, comma-separated; the decoder "
-                                     "mirrors them. 'auto' is 1000,500,250 for 28x28 (the paper's) and "
-                                     "scaled down for smaller images.")
-    pretrain_epochs: int = param(10, min=0, max=10_000, help="CD-1 passes over the training set for each RBM.")
+    hidden: str = param("auto", help="Widths of the stack of RBMs below the code, comma-separated (the decoder "
+                                     "mirrors them); 'auto' picks the paper's 1000,500,250 for 28x28 images and "
+                                     "fewer units for smaller ones.")
+    pretrain_epochs: int = param(10, min=0, max=10_000, help="How many times each RBM goes through the training "
+                                                             "images while the stack is pretrained, one RBM at a "
+                                                             "time.")
     pretrain_lr: float = param(0.05, min=1e-6, max=10.0,
-                               help="SGD learning rate of the CD-1 updates (momentum 0.9); the top RBM, "
-                                    "with linear code units, uses a tenth of it.")
+                               help="Step size of each RBM's pretraining updates (CD-1 with momentum 0.9; the top "
+                                    "RBM, with linear code units, takes a tenth of it).")
 
 
 @register("dbn_ae", config=DBNAEConfig,

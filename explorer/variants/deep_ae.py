@@ -13,11 +13,12 @@ from explorer.variants.base import Autoencoder
 
 @dataclass
 class DeepAEConfig(BackpropConfig):
-    hidden: str = param("auto", help="Encoder widths, comma-separated; the decoder mirrors them. "
-                                     "'auto' is 1000,500,250 for 28x28 (the paper's) and scaled down for smaller images.")
+    hidden: str = param("auto", help="Widths of the encoder's hidden layers, comma-separated (the decoder mirrors "
+                                     "them); 'auto' picks the paper's 1000,500,250 for 28x28 images and fewer "
+                                     "units for smaller ones.")
     activation: str = param("elu", choices=tuple(ACTIVATIONS),
-                            help="Hidden nonlinearity. The paper's logistic units need RBM pretraining "
-                                 "(see dbn_ae); ELU trains from random weights.")
+                            help="The function each hidden unit applies to what it receives (the paper's logistic "
+                                 "units need RBM pretraining, see dbn_ae; ELU trains from random weights).")
 
 
 @register("deep_ae", config=DeepAEConfig,

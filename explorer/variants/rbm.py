@@ -114,7 +114,8 @@ class RBMConfig(TrainedConfig):
     epochs: int = inherit(TrainedConfig, "epochs", 50)
     batch_size: int = inherit(TrainedConfig, "batch_size", 10)
     lr: float = inherit(TrainedConfig, "lr", 0.1)
-    cd_k: int = param(1, min=1, max=100, help="Gibbs steps per negative sample (CD-k); 1 is Hinton's CD-1.")
+    cd_k: int = param(1, min=1, max=100, help="How many back-and-forth sampling steps between pixels and hidden "
+                                              "units each update takes (CD-k; 1 is Hinton's CD-1).")
     persistent: bool = param(False, help="Persistent CD (Tieleman 2008): keep the negative chains running "
                                          "between updates instead of restarting them at the data.")
 

@@ -24,14 +24,17 @@ SPARSE_PAPER_WIDTHS = (512,)  # one hidden layer each side; 'auto' scales it dow
 
 @dataclass
 class SparseAEConfig(BackpropConfig):
-    hidden: str = param("auto", help="Widths of the layers around the sparse code, comma-separated; "
-                                     "the decoder mirrors them. 'auto' is 512 for 28x28 and scaled down "
-                                     "for smaller images.")
-    activation: str = param("elu", choices=tuple(ACTIVATIONS), help="Nonlinearity of the hidden layers.")
+    hidden: str = param("auto", help="Widths of the hidden layers around the sparse code, comma-separated (the "
+                                     "decoder mirrors them); 'auto' picks 512 for 28x28 images and fewer units "
+                                     "for smaller ones.")
+    activation: str = param("elu", choices=tuple(ACTIVATIONS), help="The function each hidden unit applies to "
+                                                                    "what it receives.")
     penalty: str = param("kl", choices=("kl", "l1"),
                          help="Sparsity penalty on the code: KL divergence of each unit's mean activation "
                               "from rho (Ng's notes), or the L1 norm of the code.")
-    rho: float = param(0.05, min=0.001, max=0.5, help="Target mean activation of each code unit (KL penalty).")
+    rho: float = param(0.05, min=0.001, max=0.5, help="The average activation each code unit should have over the "
+                                                      "images (KL penalty): small values keep most units off for "
+                                                      "most images.")
     beta: float = param(3.0, min=0.0, max=100.0, help="Weight of the KL sparsity penalty (Ng's notes use 3).")
     l1_weight: float = param(0.1, min=0.0, max=100.0, help="Weight of the L1 penalty on the code (penalty=l1).")
 

@@ -24,12 +24,15 @@ from explorer.variants.base import Autoencoder, Stage, adam, minimise
 @dataclass
 class StackedAEConfig(BackpropConfig):
     epochs: int = inherit(TrainedConfig, "epochs", 80)  # fine-tuning
-    hidden: str = param("auto", help="Encoder widths, comma-separated, one autoencoder per layer; the decoder "
-                                     "mirrors them. 'auto' is 1000,500,250 for 28x28 and scaled down for "
-                                     "smaller images.")
+    hidden: str = param("auto", help="Widths of the encoder's layers, comma-separated, each trained first as its "
+                                     "own small autoencoder (the decoder mirrors them); 'auto' picks 1000,500,250 "
+                                     "for 28x28 images and fewer units for smaller ones.")
     activation: str = param("elu", choices=tuple(ACTIVATIONS),
-                            help="Hidden nonlinearity of every layer (the code layer is linear).")
-    pretrain_epochs: int = param(10, min=0, max=10_000, help="Epochs of greedy training for each layer's autoencoder.")
+                            help="The function each hidden unit applies to what it receives (the code layer stays "
+                                 "linear).")
+    pretrain_epochs: int = param(10, min=0, max=10_000, help="How many times each layer's own autoencoder goes "
+                                                             "through the training images while the layers are "
+                                                             "trained one at a time.")
 
 
 @register("stacked_ae", config=StackedAEConfig,

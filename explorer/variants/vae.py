@@ -16,9 +16,10 @@ from explorer.variants.base import Autoencoder
 @dataclass
 class VAEConfig(BackpropConfig):
     epochs: int = inherit(TrainedConfig, "epochs", 400)  # the sampled ELBO converges more slowly
-    hidden: str = param("auto", help="Encoder widths, comma-separated; the decoder mirrors them. "
-                                     "'auto' is 512 for 28x28 and scaled down for smaller images.")
-    activation: str = param("elu", choices=tuple(ACTIVATIONS), help="Hidden nonlinearity.")
+    hidden: str = param("auto", help="Widths of the encoder's hidden layers, comma-separated (the decoder mirrors "
+                                     "them); 'auto' picks 512 for 28x28 images and fewer units for smaller ones.")
+    activation: str = param("elu", choices=tuple(ACTIVATIONS), help="The function each hidden unit applies to "
+                                                                    "what it receives.")
     beta: float = param(1.0, min=0.0, max=100.0,
                         help="Weight on the KL term; 1 is the ELBO, >1 is the beta-VAE of Higgins et al. 2017.")
 
