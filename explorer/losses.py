@@ -68,3 +68,20 @@ def jacobian_frobenius(encode: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         (grad,) = torch.autograd.grad(h[:, k].sum(), x, create_graph=True)
         total = total + grad.flatten(1).square().sum(1)
     return total
+
+
+# Plain names of the loss terms variants report and of the Trainer's test error, for charts and tables.
+TERM_NAMES = {
+    "recon": "reconstruction", "kl": "KL to the prior", "sparsity": "sparsity penalty",
+    "contraction": "contraction penalty", "generator": "generator (fool the discriminator)",
+    "discriminator": "discriminator", "discriminator_accuracy": "discriminator accuracy",
+    "free_energy_gap": "free-energy gap (CD)", "recon_bce": "reconstruction cross-entropy (monitor)",
+    "code_recon": "code reconstruction", "recon_code_only": "reconstruction from the code alone (monitor)",
+    "sq_err": "squared error", "test_sq_err": "test error",
+}
+
+
+def term_name(key: str) -> str:
+    """The plain name of a loss term (its key with spaces where none is listed)."""
+    return TERM_NAMES.get(key, key.replace("_", " "))
+

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from explorer.losses import term_name
+
 
 def mosaic(images: np.ndarray, n_cols: int, scale: int = 1, gap: int = 1) -> np.ndarray:
     """Tile (N, C, H, W) images in [0, 1] into one uint8 picture, nearest-neighbour upscaled by ``scale``.
@@ -23,23 +25,38 @@ def mosaic(images: np.ndarray, n_cols: int, scale: int = 1, gap: int = 1) -> np.
 
 
 def loss_chart(history: list[dict]) -> go.Figure:
-    """One line per loss term and the test error, against epoch; stage boundaries as vertical lines."""
-    figure = go.Figure()
-    terms = [k for k in (history[0] if history else {}) if k not in ("stage", "epoch", "seconds")]
+    """Two panels against epoch, as their scales differ by orders of magnitude (a summed cross-entropy
+    of ~250 against a test error of ~10): the training loss terms on top, the test error below; stage
+    boundaries as dotted lines. Terms are named in plain words (:data:`explorer.losses.TERM_NAMES`)."""
+    from plotly.subplots import make_subplots
+    terms = [k for k in (history[0] if history else {}) if k not in ("stage", "epoch", "seconds", "test_sq_err")]
     epochs = [r["epoch"] for r in history]
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                           subplot_titles=("Training loss (mean over the epoch's batches)",
+                                           "Test error (squared error per test image)"))
     for term in terms:
-        figure.add_trace(go.Scatter(x=epochs, y=[r.get(term) for r in history], mode="lines", name=term))
+        figure.add_trace(go.Scatter(x=epochs, y=[r.get(term) for r in history], mode="lines+markers",
+                                    name=term_name(term)), row=1, col=1)
+    figure.add_trace(go.Scatter(x=epochs, y=[r.get("test_sq_err") for r in history], mode="lines+markers",
+                                name=term_name("test_sq_err"), line=dict(color="black")), row=2, col=1)
     for previous, record in zip(history, history[1:]):
         if record["stage"] != previous["stage"]:
             figure.add_vline(x=record["epoch"] - 0.5, line_dash="dot", annotation_text=record["stage"])
-    figure.update_layout(xaxis_title="epoch", yaxis_title="per image", height=300,
-                         margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    figure.update_xaxes(title_text="epoch", row=2, col=1)
+    figure.update_yaxes(title_text="loss", row=1, col=1)
+    figure.update_yaxes(title_text="error", row=2, col=1)
+    figure.update_layout(title="Training progress", height=420, margin=dict(l=10, r=10, t=70, b=10),
+                         legend=dict(orientation="h", y=-0.15))
     return figure
 
 
+MAP_AXES = ("map axis 1", "map axis 2")
+
+
 def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, title: str = "",
-                   height: int = 420) -> go.Figure:
-    """(N, 2) points coloured by label with class names in the legend."""
+                   height: int = 420, axis_titles: tuple[str, str] = MAP_AXES) -> go.Figure:
+    """(N, 2) points coloured by label, with class names in a legend laid out in rows under the plot
+    (a vertical legend beside a narrow plot becomes a scroll box on a projector), drawn with WebGL."""
     figure = go.Figure()
     if labels is None:
         figure.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers",
@@ -51,7 +68,32 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, t
                 x=points[mask, 0], y=points[mask, 1], mode="markers", marker=dict(size=5, opacity=0.8),
                 customdata=np.flatnonzero(mask), name=str(class_names[label]) if len(class_names) else str(label)))
     figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
-                         legend=dict(itemsizing="constant"))
+                         xaxis_title=axis_titles[0], yaxis_title=axis_titles[1],
+                         legend=dict(orientation="h", y=-0.15, itemsizing="constant"))
+    return figure
+
+
+def compare_bars(labels: list[str], ratios: list[float], precision: list[float | None],
+                 pixel_precision: float | None, height: int = 380) -> go.Figure:
+    """Two bar panels, one bar per model: test error over PCA's at the same code size (a line at 1:
+    left of it beats PCA), and precision@10 of the codes (a dashed line at raw pixels')."""
+    from plotly.subplots import make_subplots
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                           subplot_titles=("Test error ÷ PCA's (< 1 beats PCA)", "P@10 of the codes"))
+    figure.add_trace(go.Bar(y=labels, x=ratios, orientation="h", name="error ÷ PCA", text=[f"{r:.2f}" for r in ratios],
+                            marker_color=["#2ca02c" if r < 1 else "#d62728" for r in ratios]), row=1, col=1)
+    figure.add_vline(x=1.0, line_dash="dot", line_color="grey", row=1, col=1)
+    figure.add_trace(go.Bar(y=labels, x=[p if p is not None else 0.0 for p in precision], orientation="h",
+                            text=[f"{p:.2f}" if p is not None else "n/a" for p in precision], name="P@10",
+                            marker_color="#1f77b4"), row=1, col=2)
+    if pixel_precision is not None:
+        figure.add_vline(x=pixel_precision, line_dash="dash", line_color="black", row=1, col=2,
+                         annotation_text=f"pixels {pixel_precision:.2f}", annotation_position="top left")
+    figure.update_xaxes(title_text="ratio", row=1, col=1)
+    figure.update_xaxes(title_text="precision@10", range=[0, 1], row=1, col=2)
+    figure.update_yaxes(title_text="model", autorange="reversed", row=1, col=1)
+    figure.update_layout(title="Every model against PCA", height=height, showlegend=False,
+                         margin=dict(l=10, r=10, t=70, b=10))
     return figure
 
 

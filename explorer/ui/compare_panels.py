@@ -10,6 +10,7 @@ import streamlit as st
 
 from explorer import compare
 from explorer.gallery import list_pretrained
+from explorer.plots import compare_bars
 from explorer.variants.pca import pca_baseline
 from explorer.report import markdown_table, report_row
 from explorer.ui import cache, state, widgets
@@ -78,6 +79,10 @@ def table(chosen: list[Entry], dataset, k: int) -> None:
     pca = pca_baseline(dataset, k)
     rows.append({**row(f"pca:{dataset.fingerprint[:16]}:{k}", dataset.fingerprint, None, pca, dataset),
                  "variant": f"PCA-{k} (baseline)"})
+    models = rows[:-1]
+    st.plotly_chart(compare_bars([r["variant"] for r in models], [r["ratio_to_pca"] for r in models],
+                                 [r["precision_at_10"] for r in models], rows[-1]["precision_at_10_pixels"],
+                                 height=140 + 28 * len(models)), key="compare.bars")
     st.markdown(markdown_table(rows))
     st.caption("test error: squared error per test image; × PCA: that error over PCA's (below 1 beats PCA); "
                "P@10: share of a test image's 10 nearest training codes with its class, against raw pixels; "

@@ -152,7 +152,9 @@ def test_compare_grid_and_table_put_every_model_beside_pca(tiny_models, digits):
     at = open_with(model, **{"compare.table": True, "compare.models.8": ["ae (tiny (test))"]})
     at = visit(at, page("compare"))
     assert not problems(at)
-    assert "ae (tiny (test))" in at.multiselect(key="compare.models.8").options
+    assert "ae (tiny (test))" in [option.content for option in at.button_group(key="compare.models.8").proto.options]
+    bars = next(chart for chart in at.get("plotly_chart") if "compare.bars" in chart.proto.id)
+    assert '"ae (tiny (test))"' in bars.proto.spec
     labels = [md.value.split("**")[1] for md in at.markdown if md.value.startswith("**")]
     assert labels[:3] == ["original", "PCA-8", "ae (tiny (test))"]
     table = next(md.value for md in at.markdown if md.value.startswith("| variant"))

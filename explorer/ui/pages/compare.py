@@ -21,12 +21,11 @@ else:
     st.caption("Shipped models for this dataset (by variant name) and every model trained, loaded or uploaded "
                "in this session (with where it came from): "
                + ", ".join(f"{n} with code size {size}" for size, n in sorted(sizes.items())) + ".")
-    size_col, models_col = st.columns([1, 4])
-    with size_col:
-        k = panels.code_size(found)
+    k = panels.code_size(found)
     at_size = [e for e in found if e.latent_dim == k]
     labels = [e.label for e in at_size]
-    picked = models_col.multiselect("Models", labels, default=labels, key=f"compare.models.{k}")
+    # Pills wrap onto as many rows as they need; a multiselect's chips scroll out of sight at 1024 px.
+    picked = st.pills("Models", labels, selection_mode="multi", default=labels, key=f"compare.models.{k}")
     chosen = [e for e in at_size if e.label in picked]
     grid_tab, table_tab = st.tabs(["Reconstructions", "Table"])
     with grid_tab:
