@@ -74,5 +74,5 @@ def test_two_sessions_train_at_once_with_their_own_jobs_progress_stop_and_models
     assert any(w.startswith("stopped by request") for w in warnings) and not short_run.warning
 
     short_run.switch_page(COMPARE).run()     # B compares only what B trained (and shipped models)
-    offered = short_run.multiselect(key="compare.models.3").options
+    offered = [option.content for option in short_run.button_group(key="compare.models.3").proto.options]
     assert "deep_ae (trained here)" in offered and not any(o.startswith("ae ") for o in offered)
