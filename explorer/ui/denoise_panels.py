@@ -1,7 +1,8 @@
 """The parts of the Denoise page: the methods compared (the current model, the shipped denoising AE
 and plain AE, PCA and the noisy input), the noise controls, the repairs, their scores and the
 PSNR-against-level curve. The comparison itself is :mod:`explorer.denoise`; this module caches and
-draws it."""
+draws it. It scores a sample of 128 test images, work too small to share between cores, so it runs on
+one thread (:mod:`explorer.threads`: with the cores busy, two threads wait on each other)."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,6 +15,7 @@ from explorer.gallery import find_pretrained
 from explorer.noise import NOISE_TYPES
 from explorer.plots import level_curves
 from explorer.registry import make_config
+from explorer.threads import one_thread
 from explorer.ui import cache, side_jobs, state, widgets
 
 NOISE_SEED = 0
@@ -112,7 +114,8 @@ def _labels(dataset, indices) -> np.ndarray | None:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _scores(method_keys: tuple, fingerprint: str, noise: str, level: float, _methods, _dataset) -> list:
     indices = sample_indices(len(_dataset.x_test))
-    return denoise.compare(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise, level, NOISE_SEED)
+    with one_thread():
+        return denoise.compare(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise, level, NOISE_SEED)
 
 
 def scores(methods: list[denoise.Method], dataset, noise: str, level: float) -> list[denoise.Score]:
@@ -123,7 +126,8 @@ def scores(methods: list[denoise.Method], dataset, noise: str, level: float) -> 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _repairs(method_keys: tuple, fingerprint: str, shown: tuple, noise: str, level: float, _methods, _dataset) -> list:
     indices = list(shown)
-    return denoise.repairs(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise, level, NOISE_SEED)
+    with one_thread():
+        return denoise.repairs(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise, level, NOISE_SEED)
 
 
 def repairs(methods: list[denoise.Method], dataset, shown: tuple, noise: str, level: float) -> list[np.ndarray]:
@@ -134,8 +138,9 @@ def repairs(methods: list[denoise.Method], dataset, shown: tuple, noise: str, le
 @st.cache_data(show_spinner="Scoring every level of this damage…", max_entries=64)
 def _curves(method_keys: tuple, fingerprint: str, noise: str, _methods, _dataset) -> dict:
     indices = sample_indices(len(_dataset.x_test))
-    return denoise.psnr_curves(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise,
-                               denoise.curve_levels(noise), NOISE_SEED)
+    with one_thread():
+        return denoise.psnr_curves(_methods, _dataset.x_test[indices], _labels(_dataset, indices), noise,
+                                   denoise.curve_levels(noise), NOISE_SEED)
 
 
 def image_column(column, title: str, images: np.ndarray, quality: denoise.Quality | None) -> None:
