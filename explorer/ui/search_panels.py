@@ -1,19 +1,24 @@
 """The parts of the Search page: the query, the top-k training images by code and by pixel distance,
-each marked against the query's class, and label precision@k for this query and over test images.
+each marked against the query's class, label precision@k for this query and over test images, and
+with the corrupted-query switch on, the same searches for a damaged query and test images.
 
 Indexes are CodeIndex objects held with ``st.cache_resource`` (one per model and distance, one per
-dataset and distance for pixels); test-set precisions are cached per model and distance, for every k
-at once (:func:`explorer.search.precision_by_k`), and computed only for the distance on screen.
+dataset and distance for pixels); test-set precisions are cached per model and distance (and damage),
+for every k at once (:func:`explorer.search.precision_by_k`), and computed only for the distance on
+screen; the damaged ones only while the switch is on (:mod:`explorer.robustness`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-from explorer import search
+from explorer import robustness, search
+from explorer.denoise import add_noise, noise_name, setting_name
+from explorer.noise import NOISE_TYPES
 from explorer.query import Query, class_name
 from explorer.search import METRICS, CodeIndex
 from explorer.ui import cache, query, widgets
@@ -22,6 +27,8 @@ SOURCES = ("test image", "training image", "upload", "draw")
 AVERAGE_QUERIES = 1000  # test images the averages are taken over (a seeded subsample)
 MAX_K = 16
 SOURCE_KEY, TRAIN_INDEX_KEY = "search.source", "search.train_index"
+LEVEL_STEPS = 20    # damage slider positions over the level's range
+NOISE_SEED = 0      # one damage per setting: the query and the test images look the same on every visit
 
 
 @st.cache_resource(show_spinner="Indexing the training codes…", max_entries=16)
@@ -40,14 +47,27 @@ def precisions(index_key: str, metric: str, _index: CodeIndex, _queries: np.ndar
     return search.precision_by_k(_index, _dataset.y_train, _queries, _dataset.y_test, MAX_K, AVERAGE_QUERIES)
 
 
-def code_precisions(current, dataset, metric: str) -> np.ndarray:
-    return precisions(f"codes:{current.key}", metric, code_index(current.key, metric, current.model, dataset),
-                      cache.codes(current.key, "test", current.model, dataset), dataset)
+@st.cache_data(show_spinner="Damaging test images and searching for their neighbours…", max_entries=32)
+def damaged_precisions(index_key: str, metric: str, noise: str, level: float, _index: CodeIndex, _model,
+                       _dataset) -> np.ndarray:
+    """(MAX_K,) test precision@1..MAX_K of the same test images as :func:`precisions`, damaged, encoded by
+    ``_model`` (pixels when None) and searched in ``_index``."""
+    return robustness.damaged_precision_by_k(_index, _dataset.y_train, _dataset.x_test, _dataset.y_test, noise,
+                                             level, MAX_K, _model, AVERAGE_QUERIES, NOISE_SEED)
 
 
-def pixel_precisions(dataset, metric: str) -> np.ndarray:
-    return precisions(f"pixels:{dataset.fingerprint}", metric, pixel_index(dataset.fingerprint, metric, dataset),
-                      dataset.x_test.reshape(len(dataset.x_test), -1), dataset)
+def code_precisions(current, dataset, metric: str, damage: tuple[str, float] | None = None) -> np.ndarray:
+    index, key = code_index(current.key, metric, current.model, dataset), f"codes:{current.key}"
+    if damage is not None:
+        return damaged_precisions(key, metric, *damage, index, current.model, dataset)
+    return precisions(key, metric, index, cache.codes(current.key, "test", current.model, dataset), dataset)
+
+
+def pixel_precisions(dataset, metric: str, damage: tuple[str, float] | None = None) -> np.ndarray:
+    index, key = pixel_index(dataset.fingerprint, metric, dataset), f"pixels:{dataset.fingerprint}"
+    if damage is not None:
+        return damaged_precisions(key, metric, *damage, index, None, dataset)
+    return precisions(key, metric, index, dataset.x_test.reshape(len(dataset.x_test), -1), dataset)
 
 
 def pick_query(current, dataset) -> Query | None:
@@ -86,11 +106,12 @@ def use_training_image(index: int) -> None:
     st.session_state[TRAIN_INDEX_KEY] = index
 
 
-def summary(name: str, found: search.Neighbours, average: float | None = None) -> str:
-    """The row's heading: this query's precision@k, the test average (once known) and the query time."""
+def summary(name: str, found: search.Neighbours, average: float | None = None, damaged: bool = False) -> str:
+    """The row's heading: this query's precision@k, the test average (once known; over damaged test
+    images for a damaged query) and the query time."""
     parts = [f"query time **{found.seconds * 1000:.1f} ms**"]
     if average is not None:
-        parts.insert(0, f"test average **{average:.3f}**")
+        parts.insert(0, f"{'damaged ' if damaged else ''}test average **{average:.3f}**")
     if found.precision is not None:
         parts.insert(0, f"precision@{len(found.indices)} **{found.precision:.2f}** for this query")
     return f"**{name}** · " + " · ".join(parts)
@@ -111,14 +132,15 @@ class ResultRow:
     found: search.Neighbours
     heading: Any                                  # the heading's st.empty placeholder
     test_precisions: Callable[[], np.ndarray]     # (MAX_K,) cached test precision@1..MAX_K
+    damaged: bool                                 # the query, and so the test images averaged, are damaged
 
     def add_average(self) -> None:
         average = float(self.test_precisions()[len(self.found.indices) - 1])
-        self.heading.markdown(summary(self.title, self.found, average))
+        self.heading.markdown(summary(self.title, self.found, average, self.damaged))
 
 
 def result_row(title: str, dataset, found: search.Neighbours, metric: str, row: str,
-               test_precisions: Callable[[], np.ndarray]) -> ResultRow:
+               test_precisions: Callable[[], np.ndarray], damaged: bool) -> ResultRow:
     """The k images in a row, under a heading without the test average yet."""
     heading = st.empty()
     heading.markdown(summary(title, found))
@@ -130,10 +152,11 @@ def result_row(title: str, dataset, found: search.Neighbours, metric: str, row: 
             st.caption(neighbour_caption(dataset, int(index), distances[i], matches[i]))
             st.button("search", key=f"search.use.{row}.{i}", on_click=use_training_image, args=(int(index),),
                       help=f"Search with training image {index}")
-    return ResultRow(title, found, heading, test_precisions)
+    return ResultRow(title, found, heading, test_precisions, damaged)
 
 
-def code_row(current, dataset, q: Query, label: int | None, metric: str, k: int) -> ResultRow | None:
+def code_row(current, dataset, q: Query, label: int | None, metric: str, k: int,
+             damage: tuple[str, float] | None) -> ResultRow | None:
     """The search by code, or why this distance is refused for this code (None then)."""
     title = f"By code ({metric}, {current.model.latent_dim}-D)"
     refused = search.refusal(metric, current.model.latent_dim)
@@ -143,14 +166,16 @@ def code_row(current, dataset, q: Query, label: int | None, metric: str, k: int)
         return None
     found = search.nearest(code_index(current.key, metric, current.model, dataset), q.image, k, current.model,
                            label, dataset.y_train, q.train_index)
-    return result_row(title, dataset, found, metric, "codes", lambda: code_precisions(current, dataset, metric))
+    return result_row(title, dataset, found, metric, "codes", lambda: code_precisions(current, dataset, metric, damage),
+                      damage is not None)
 
 
-def pixel_row(dataset, q: Query, label: int | None, metric: str, k: int) -> ResultRow:
+def pixel_row(dataset, q: Query, label: int | None, metric: str, k: int,
+              damage: tuple[str, float] | None) -> ResultRow:
     found = search.nearest(pixel_index(dataset.fingerprint, metric, dataset), q.image, k, None, label,
                            dataset.y_train, q.train_index)
     return result_row(f"By pixels ({metric})", dataset, found, metric, "pixels",
-                      lambda: pixel_precisions(dataset, metric))
+                      lambda: pixel_precisions(dataset, metric, damage), damage is not None)
 
 
 def metric_and_k() -> tuple[str, int]:
@@ -158,3 +183,42 @@ def metric_and_k() -> tuple[str, int]:
     metric = left.radio("Distance", METRICS, horizontal=True, key="search.metric")
     k = right.slider("k", 1, MAX_K, 8, key="search.k")
     return metric, int(k)
+
+
+def damage_choice() -> tuple[str, float] | None:
+    """The corrupted-query switch and, while it is on, the damage: one of the Denoise page's noise kinds,
+    at that kind's default level until the slider moves."""
+    if not st.toggle("Corrupted query", key="search.corrupt",
+                     help="Damage the query before it is searched, and compare search by code and by pixels "
+                          "over test images damaged the same way."):
+        return None
+    left, right = st.columns(2)
+    kinds = "  \n".join(f"**{noise_name(name)}**: {t.description}" for name, t in NOISE_TYPES.items())
+    noise = left.selectbox("Noise", list(NOISE_TYPES), format_func=noise_name, key="search.noise", help=kinds)
+    spec = NOISE_TYPES[noise]
+    level = right.slider(f"How much ({spec.level_name})", spec.min_level, spec.max_level, spec.default_level,
+                         step=(spec.max_level - spec.min_level) / LEVEL_STEPS, key=f"search.level.{noise}")
+    return noise, round(float(level), 2)
+
+
+def damaged(q: Query, damage: tuple[str, float] | None) -> Query:
+    """The query as it is searched: damaged by ``damage`` when the switch is on."""
+    if damage is None:
+        return q
+    noise, level = damage
+    return replace(q, image=add_noise(q.image[None], noise, level, NOISE_SEED)[0],
+                   description=f"{q.description} with {setting_name(noise, level)} damage")
+
+
+def robustness_table(current, dataset, metric: str, k: int, damage: tuple[str, float]) -> None:
+    """Test precision@k by code and by pixels, clean and damaged, side by side, and what it says."""
+    noise, level = damage
+    scores = robustness.Robustness(k, noise, level, code_precisions(current, dataset, metric)[k - 1],
+                                   code_precisions(current, dataset, metric, damage)[k - 1],
+                                   pixel_precisions(dataset, metric)[k - 1],
+                                   pixel_precisions(dataset, metric, damage)[k - 1])
+    st.markdown(f"**Clean or damaged queries** · test precision@{k}")
+    st.table(pd.DataFrame({"clean": [scores.code_clean, scores.pixel_clean],
+                           f"{setting_name(noise, level)} damage": [scores.code_damaged, scores.pixel_damaged]},
+                          index=[f"by code ({current.model.latent_dim}-D)", "by pixels"]).style.format("{:.3f}"))
+    st.caption(scores.reading())

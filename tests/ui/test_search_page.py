@@ -12,15 +12,26 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer import metrics, search
+from explorer.denoise import add_noise
+from explorer.noise import NOISE_TYPES
 from explorer.query import image_from_bytes, match_polarity
+from explorer.robustness import Robustness, damaged_precision_by_k
+from explorer.search import CodeIndex
 
 PAGE = "search"
 
 
+def summary_line(at: AppTest, row: str) -> str:
+    return next(md.value for md in at.markdown if md.value.startswith(f"**By {row}"))
+
+
 def summary(at: AppTest, row: str) -> dict[str, float]:
-    line = next(md.value for md in at.markdown if md.value.startswith(f"**By {row}"))
     return {name: float(value) for name, value in
-            re.findall(r"(precision@\d+|test average|query time) \*\*([\d.]+)", line)}
+            re.findall(r"(precision@\d+|test average|query time) \*\*([\d.]+)", summary_line(at, row))}
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [image.caption for element in at.get("image") for image in element.proto.imgs]
 
 
 NEIGHBOUR = re.compile(r"(?::(green|red)\[([✓✗]) )?(.+?)\]? · (\d+\.\d+)")
@@ -119,10 +130,56 @@ def test_an_uploaded_picture_is_converted_to_what_the_model_sees(open_page, smal
     assert not at.exception and not at.error
     at.selectbox(key="search.class").set_value(int(digits.y_test[5])).run()   # a CVAE encodes given the class
     assert not at.exception and summary(at, "pixels")["precision@8"] >= 0.5
-    assert any("upload five.png" in image.caption for element in at.get("image") for image in element.proto.imgs)
+    assert any("upload five.png" in caption for caption in image_captions(at))
 
 
 def test_drawing_without_strokes_asks_for_one(open_page, small_models):
     at = open_page(small_models["ae"], PAGE)
     at.radio(key="search.source").set_value("draw").run()
     assert not at.exception and any("Draw on the canvas" in i.value for i in at.info)
+
+
+def test_the_corrupted_query_switch_compares_codes_and_pixels_on_damaged_queries(open_page, small_models, digits):
+    current = small_models["vae"]  # a 4-D code
+    model = current.model
+    at = open_page(current, PAGE)
+    assert not at.table and "damaged" not in " ".join(md.value for md in at.markdown)  # off by default
+    at.toggle(key="search.corrupt").set_value(True).run()
+    assert at.selectbox(key="search.noise").value == "gaussian"
+    assert at.slider(key="search.level.gaussian").value == NOISE_TYPES["gaussian"].default_level
+    at.selectbox(key="search.noise").set_value("masking").run()
+    assert at.slider(key="search.level.masking").value == 0.25   # each kind opens on its own default level
+    at.number_input(key="search.test_index").set_value(3).run()
+    assert not at.exception and not at.error
+    k = at.slider(key="search.k").value
+
+    damaged = add_noise(digits.x_test[[3]], "masking", 0.25, seed=0)[0]
+    nearest = np.argsort(np.linalg.norm(digits.x_train.reshape(len(digits.x_train), -1) - damaged.reshape(-1),
+                                        axis=1))[:k]
+    pixels, codes = summary(at, "pixels"), summary(at, "code")
+    assert pixels[f"precision@{k}"] == pytest.approx((digits.y_train[nearest] == digits.y_test[3]).mean())
+    assert any("with masking 0.25 damage" in caption for caption in image_captions(at))
+
+    code_index = CodeIndex().fit(model.encode_array(digits.x_train))
+    pixel_index = CodeIndex().fit(digits.x_train.reshape(len(digits.x_train), -1))
+    expected = Robustness(
+        k, "masking", 0.25,
+        metrics.precision_at_k(code_index.codes_.numpy(), digits.y_train, model.encode_array(digits.x_test),
+                               digits.y_test, k),
+        damaged_precision_by_k(code_index, digits.y_train, digits.x_test, digits.y_test, "masking", 0.25, k,
+                               model)[-1],
+        metrics.pixel_precision_at_k(digits, k),
+        damaged_precision_by_k(pixel_index, digits.y_train, digits.x_test, digits.y_test, "masking", 0.25, k)[-1])
+    assert "damaged test average" in summary_line(at, "pixels")
+    assert codes["test average"] == pytest.approx(expected.code_damaged, abs=1e-3)
+    assert pixels["test average"] == pytest.approx(expected.pixel_damaged, abs=1e-3)
+    table = at.table[0].value
+    assert list(table.columns) == ["clean", "masking 0.25 damage"]
+    assert list(table.index) == ["by code (4-D)", "by pixels"]
+    np.testing.assert_allclose(table.astype(float).to_numpy(), [[expected.code_clean, expected.code_damaged],
+                                                                [expected.pixel_clean, expected.pixel_damaged]],
+                               atol=1e-3)
+    assert expected.reading() in [c.value for c in at.caption]
+    at.toggle(key="search.corrupt").set_value(False).run()
+    assert not at.exception and not at.table and "damaged" not in summary_line(at, "pixels")
+

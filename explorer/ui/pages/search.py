@@ -14,20 +14,25 @@ if current is not None:
                                    "neighbours share the style more than the class." if current.model.conditional
                                    else ""))
     left, right = st.columns([1, 2])
+    with right:
+        metric, k = panels.metric_and_k()
+        damage = panels.damage_choice()
     with left:
         q = panels.pick_query(current, dataset)
         label = panels.ask_label(current, dataset, q) if q is not None else None
         if q is not None:
+            q = panels.damaged(q, damage)
             shape = " x ".join(map(str, q.image.shape))
             query.preview(q.image, f"{q.description}, as the model sees it ({shape})")
-    with right:
-        metric, k = panels.metric_and_k()
     if q is not None:
-        rows = [row for row in (panels.code_row(current, dataset, q, label, metric, k),
-                                panels.pixel_row(dataset, q, label, metric, k)) if row is not None]
+        rows = [row for row in (panels.code_row(current, dataset, q, label, metric, k, damage),
+                                panels.pixel_row(dataset, q, label, metric, k, damage)) if row is not None]
         st.caption("Under each image: its class (✓ the query's, ✗ another, when the query's class is known) "
                    f"and its distance. Test averages over {min(len(dataset.x_test), panels.AVERAGE_QUERIES)} "
-                   "test images. **search** makes that training image the query.")
+                   "test images" + (", damaged by the same noise at the same level" if damage else "")
+                   + ". **search** makes that training image the query.")
         if dataset.y_train is not None:  # after the results are drawn, for the distance on screen only
             for row in rows:
                 row.add_average()
+            if damage is not None and len(rows) == 2:  # not when this distance is refused for the code
+                panels.robustness_table(current, dataset, metric, k, damage)
