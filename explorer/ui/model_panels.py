@@ -110,12 +110,16 @@ def train_tab(variant: str) -> None:
     with st.form(f"train_form_{variant}"):
         values = widgets.config_form(spec.config_cls, defaults, key=f"cfg.{variant}")
         devices = available_devices()
-        device = st.selectbox("Device", devices, index=len(devices) - 1, key="train_device")
+        device = st.selectbox("Device", devices, index=len(devices) - 1, key="train_device",
+                              help="Where training runs: the processor (cpu), or a graphics card when this machine "
+                                   "has one.")
         precision = st.radio("Precision", PRECISIONS, horizontal=True, key="train_precision",
                              help="bf16 autocasts matmuls to bfloat16: about 2x faster where the hardware has "
                                   f"it{' (this CPU does)' if bf16_is_fast('cpu') else ' (this CPU does not)'}, "
                                   "with weights kept in float32; fp32 is exact and reproducible.")
-        seed = st.number_input("Seed", value=0, min_value=0, max_value=2**31 - 1, step=1, key="train_seed")
+        seed = st.number_input("Seed", value=0, min_value=0, max_value=2**31 - 1, step=1, key="train_seed",
+                               help="Fixes the random starting weights and batch order: the same seed trains the same "
+                                    "model again.")
         submitted = st.form_submit_button("Train", type="primary", disabled=_job_running())
     if submitted:
         try:
