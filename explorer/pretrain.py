@@ -25,10 +25,10 @@ import torch
 from explorer.checkpoint import dataset_record, load, save
 from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
-from explorer.metrics import evaluate
 from explorer.projection import PROJECTORS, save_projection, shipped_name, shown_indices
 from explorer.recipes import FASHION_MAP_VARIANTS, config_for
 from explorer.registry import get_variant, list_variants
+from explorer.report import report_row
 from explorer.training import train
 
 SEED = 0
@@ -80,7 +80,7 @@ def pretrain_entry(entry: PlanEntry, root: Path, device: str, log: Callable[[str
     seconds = round(time.perf_counter() - started, 1)
     save(trainer.model, folder, dataset_record(dataset), trainer.history, {}, weights_dtype=torch.float16)
     shipped = load(folder).model  # measure what ships: the float16 round trip
-    metrics = evaluate(shipped, dataset)
+    metrics = report_row(shipped, dataset)
     card = {"command": entry.command(), "seed": SEED, "epochs": getattr(config, "epochs", 0),
             "train_seconds": seconds, "device": _device_name(trainer.device), "config": config.to_dict(),
             "status": trainer.status, "fingerprint": dataset.fingerprint, "metrics": metrics,
@@ -119,7 +119,7 @@ def refresh_card(entry: PlanEntry, root: Path, log: Callable[[str], None]) -> No
     if not (folder / "card.json").is_file():
         return
     card = json.loads((folder / "card.json").read_text())
-    card["metrics"] = evaluate(load(folder).model, load_dataset(entry.dataset))
+    card["metrics"] = report_row(load(folder).model, load_dataset(entry.dataset))
     (folder / "card.json").write_text(json.dumps(card, indent=2))
     log(f"{entry.dataset}/{entry.folder_name}: card re-measured, {card['metrics']['test_sq_err_per_image']:.3f}")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from explorer.checkpoint import load
 from explorer.errors import CheckpointError
-from explorer.gallery import find_pretrained
+from explorer.gallery import card_metrics, find_pretrained
 from explorer.metrics import evaluate, knn_accuracy, linear_probe_accuracy
 from explorer.recipes import config_for
 from explorer.registry import list_variants
@@ -30,6 +30,15 @@ COLUMNS = [  # (key, header, format)
     ("knn_accuracy", "5-NN acc", "{:.3f}"), ("linear_probe_accuracy", "probe acc", "{:.3f}"),
     ("train_seconds", "train s", "{:.1f}"),
 ]
+
+
+def shipped_row(folder: Path, dataset: "ImageDataset", train_seconds: float | None = None) -> dict | None:
+    """A shipped model's row from its card, when the card was measured on this very dataset and has
+    every column (cards written by ``pretrain`` do); else None, and the row is measured."""
+    metrics = card_metrics(folder, dataset.fingerprint)
+    if metrics is None or any(key not in metrics for key, _, _ in COLUMNS if key != "train_seconds"):
+        return None
+    return {**metrics, "train_seconds": train_seconds}
 
 
 def report_row(model: "Autoencoder", dataset: "ImageDataset", train_seconds: float | None = None) -> dict:

@@ -2,46 +2,53 @@
 table at one code size, and the grid of reconstructions (Hinton & Salakhutdinov 2006, Fig. 2)."""
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import streamlit as st
 
 from explorer import compare
-from explorer.gallery import list_pretrained
+from explorer.gallery import folder_of_key, list_pretrained
 from explorer.plots import compare_bars
-from explorer.variants.pca import pca_baseline
-from explorer.report import markdown_table, report_row
+from explorer.report import markdown_table, report_row, shipped_row
 from explorer.ui import cache, state, widgets
+from explorer.variants.pca import pca_baseline
 
 
 @dataclass(frozen=True)
 class Entry:
     label: str
     key: str
-    model: object
+    latent_dim: int
     train_seconds: float | None
+    load: Callable[[], object]   # the model; shipped ones are read from disk only when a row needs them
 
     @property
-    def latent_dim(self) -> int:
-        return self.model.latent_dim
+    def model(self):
+        return self.load()
+
+
+def _shipped_model(path: str):
+    return cache.pretrained_checkpoint(path).model
 
 
 def entries(dataset) -> list[Entry]:
     """Shipped models for the dataset, then this session's (deduplicated by weights), labelled uniquely."""
     found: dict[str, Entry] = {}
     for shipped in list_pretrained(dataset.name):
-        checkpoint = cache.pretrained_checkpoint(str(shipped.path))
-        key = shipped.key
-        seconds = checkpoint.metrics.get("train_seconds") or shipped.card.get("train_seconds")
-        found[key] = Entry(shipped.variant, key, checkpoint.model, seconds)
+        found[shipped.key] = Entry(shipped.variant, shipped.key, shipped.latent_dim, shipped.card.get("train_seconds"),
+                                   functools.partial(_shipped_model, str(shipped.path)))
     session = list(st.session_state.get("session_models", {}).values())
     current = state.current()
     for model in session + ([current] if current is not None else []):
         if model.dataset_name == dataset.name and model.key not in found and model.variant != "pca":
             seconds = round(sum(r.get("seconds", 0) for r in model.history), 2) if model.history else None
-            found[model.key] = Entry(f"{model.variant} ({model.origin})", model.key, model.model, seconds)
+            found[model.key] = Entry(f"{model.variant} ({model.origin})", model.key, model.model.latent_dim, seconds,
+                                     functools.partial(getattr, model, "model"))
     return _unique_labels(list(found.values()))
 
 
@@ -54,7 +61,7 @@ def _unique_labels(found: list[Entry]) -> list[Entry]:
         key = (entry.latent_dim, entry.label)
         seen[key] += 1
         label = entry.label if counts[key] == 1 else f"{entry.label} #{seen[key]}"
-        unique.append(Entry(label, entry.key, entry.model, entry.train_seconds))
+        unique.append(dataclasses.replace(entry, label=label))
     return unique
 
 
@@ -69,15 +76,21 @@ def code_size(found: list[Entry]) -> int:
 
 
 @st.cache_data(show_spinner="Measuring: test error, retrieval, kNN and a linear probe…", max_entries=128)
-def row(key: str, fingerprint: str, train_seconds: float | None, _model, _dataset) -> dict:
+def measured_row(key: str, fingerprint: str, train_seconds: float | None, _model, _dataset) -> dict:
     return report_row(_model, _dataset, train_seconds)
 
 
+def row(entry: Entry, dataset) -> dict:
+    """The entry's table row: from a shipped model's card when it has every column, else measured."""
+    folder = folder_of_key(entry.key)
+    card = shipped_row(folder, dataset, entry.train_seconds) if folder is not None else None
+    return card or measured_row(entry.key, dataset.fingerprint, entry.train_seconds, entry.model, dataset)
+
+
 def table(chosen: list[Entry], dataset, k: int) -> None:
-    rows = [{**row(e.key, dataset.fingerprint, e.train_seconds, e.model, dataset), "variant": e.label}
-            for e in chosen]
+    rows = [{**row(e, dataset), "variant": e.label} for e in chosen]
     pca = pca_baseline(dataset, k)
-    rows.append({**row(f"pca:{dataset.fingerprint[:16]}:{k}", dataset.fingerprint, None, pca, dataset),
+    rows.append({**measured_row(f"pca:{dataset.fingerprint[:16]}:{k}", dataset.fingerprint, None, pca, dataset),
                  "variant": f"PCA-{k} (baseline)"})
     models = rows[:-1]
     st.plotly_chart(compare_bars([r["variant"] for r in models], [r["ratio_to_pca"] for r in models],
