@@ -24,9 +24,6 @@ LEVEL_DECIMALS = 6
 HELPERS = ("denoising_ae", "ae")   # compared beside the current model: the lesson's two autoencoders
 NAMES = {"denoising_ae": "denoising AE", "ae": "plain AE"}
 NOISY = denoise.Method("noisy input (no repair)", "none", None)
-PSNR_HELP = ("Peak signal-to-noise ratio: how close the repair is to the clean image, in decibels. "
-             "Higher is better; every 3 dB more halves the squared error.")
-SSIM_HELP = "Structural similarity: 1 means the repair looks the same as the clean image."
 
 
 def model_label(variant: str, latent_dim: int, current: bool = False) -> str:
@@ -78,13 +75,16 @@ def offer_helpers(dataset, k: int, current: state.CurrentModel) -> None:
 
 
 def reset_on_new_model(methods: list[denoise.Method]) -> tuple[str, float]:
-    """The setting the page opens on (:func:`explorer.denoise.opening_setting`). When it differs from
-    the one the controls were opened on (another model or dataset), the controls go back to it."""
+    """The setting the page opens on (:func:`explorer.denoise.opening_setting`, the current model
+    first in ``methods``). When the methods are not those the controls were opened for (another model
+    or dataset), the controls go back to that setting and the curve to every method."""
     opening = denoise.opening_setting(methods)
-    if st.session_state.get("denoise.opened_on") != opening:
-        for key in [key for key in st.session_state if str(key).startswith("denoise.level.")] + ["denoise.noise"]:
+    opened_for = (_keys(methods), opening)
+    if st.session_state.get("denoise.opened_for") != opened_for:
+        controls = [key for key in st.session_state if str(key).startswith("denoise.level.")]
+        for key in controls + ["denoise.noise", "denoise.curve_methods"]:
             st.session_state.pop(key, None)
-        st.session_state["denoise.opened_on"] = opening
+        st.session_state["denoise.opened_for"] = opened_for
     return opening
 
 
@@ -145,11 +145,10 @@ def _curves(method_keys: tuple, fingerprint: str, noise: str, _methods, _dataset
 
 def image_column(column, title: str, images: np.ndarray, quality: denoise.Quality | None) -> None:
     with column:
+        widgets.show_images(images, 2)   # first: titles wrap to different heights in narrow columns
         st.markdown(f"**{title}**")
-        widgets.show_images(images, 2)
         if quality is not None:
-            st.markdown(f"PSNR **{quality.psnr:.1f}** dB  \nSSIM **{quality.ssim:.3f}**",
-                        help=f"{PSNR_HELP}  \n{SSIM_HELP}")
+            st.markdown(f"PSNR **{quality.psnr:.1f}** dB  \nSSIM **{quality.ssim:.3f}**")
 
 
 def curve_chart(methods: list[denoise.Method], dataset, noise: str, level: float) -> None:
@@ -169,4 +168,5 @@ def curve_chart(methods: list[denoise.Method], dataset, noise: str, level: float
     denoiser = next((m.label for m in methods if m.role == "denoising"), None)
     if denoiser is not None:
         shown = {label: values for label, values in curves.items() if label in chosen or label == denoiser}
-        st.caption(denoise.curve_lesson(shown, levels, noise, denoiser))
+        if len(shown) > 1:
+            st.caption(denoise.curve_lesson(shown, levels, noise, denoiser))

@@ -7,14 +7,16 @@ from explorer.ui import side_jobs, state
 
 st.title("Denoise")
 st.caption("Damage test images, then let each method repair them: it encodes the damaged image and decodes "
-           f"the code. PSNR and SSIM compare each repair with the clean image (means over {denoise.SAMPLE_SIZE} "
-           "test images). A denoising autoencoder was trained to undo one kind of damage; the others only "
-           "learned to copy clean images. The page opens on the damage the denoising autoencoder was trained on.")
+           "the code. Each repair is compared with the clean image, over the same "
+           f"{denoise.SAMPLE_SIZE} test images: **PSNR** (peak signal-to-noise ratio, in dB; higher is better, "
+           "and 3 dB more means half the squared error) and **SSIM** (structural similarity; 1 means it looks "
+           "the same). A denoising autoencoder was trained to undo one kind of damage; the others only learned "
+           "to copy clean images. The page opens on the damage the denoising autoencoder was trained on.")
 current = side_jobs.need_model("Denoise", code="retrieval")
 if current is not None:
     dataset = state.dataset()
     methods = panels.methods(current, dataset)
-    opening = panels.reset_on_new_model(methods[1:])  # the current model's training damage first
+    opening = panels.reset_on_new_model(methods[1:])  # methods[0] is the noisy input, [1] the current model
     noise_col, level_col, image_col = st.columns([2, 3, 2])
     noise = panels.noise_box(noise_col, opening)
     with level_col:
