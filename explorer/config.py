@@ -7,7 +7,6 @@ an ``--flag`` in ``python -m explorer train`` and a widget in the Streamlit form
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -93,9 +92,6 @@ class Config:
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
 @dataclass
