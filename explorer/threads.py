@@ -11,7 +11,7 @@ import collections
 import os
 import statistics
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -49,6 +49,20 @@ def cores_busy() -> bool:
         except (AttributeError, OSError):
             return False
     return busy >= (os.cpu_count() or 1)
+
+
+BUSY_CHECK_S = 1.0  # how long one reading of the load stands for inference calls
+_last_check = {"at": -BUSY_CHECK_S, "busy": False}
+
+
+def for_inference():
+    """The thread count for one batched inference call (a page encoding a split, say): one thread when
+    other processes' runnable threads already fill every core, else all of them. The load is read at
+    most once a second, since a reading takes tens of milliseconds."""
+    now = time.perf_counter()
+    if now - _last_check["at"] >= BUSY_CHECK_S:
+        _last_check.update(at=now, busy=cores_busy())
+    return one_thread() if _last_check["busy"] else nullcontext()
 
 
 class ThreadChoice:

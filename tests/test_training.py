@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
@@ -127,3 +128,19 @@ def test_unknown_precision_is_refused(tiny_dataset):
     model = build("ae", make_config("ae", epochs=1), input_shape=tiny_dataset.input_shape)
     with pytest.raises(ConfigError, match="precision"):
         Trainer(model, device="cpu", precision="fp8")
+
+
+def test_inference_runs_on_one_thread_when_other_processes_fill_the_cores(monkeypatch):
+    """Batched inference (a page encoding a split) pins one thread on a busy machine, all of them on an
+    idle one, and gives the caller its thread count back either way."""
+    from explorer import threads
+    model = build("ae", make_config("ae", latent_dim=2), input_shape=(1, 4, 4))
+    seen = []
+    model.encode = lambda x, y=None: (seen.append(torch.get_num_threads()), x.flatten(1)[:, :2])[1]
+    with threads.torch_threads(2):
+        for busy in (True, False):
+            monkeypatch.setattr(threads, "cores_busy", lambda busy=busy: busy)
+            monkeypatch.setitem(threads._last_check, "at", -threads.BUSY_CHECK_S)
+            model.encode_array(np.zeros((3, 1, 4, 4), np.float32))
+            assert torch.get_num_threads() == 2
+    assert seen == [1, 2]

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from explorer import losses
 from explorer.config import AutoencoderConfig
 from explorer.tensors import INFERENCE_BATCH, as_tensor
+from explorer.threads import for_inference
 
 
 def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
@@ -119,7 +120,7 @@ class Autoencoder(nn.Module):
         self.eval()
         outputs = []
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), for_inference():
                 for start in range(0, len(x), batch_size):
                     xb = as_tensor(x[start:start + batch_size], device)
                     yb = as_tensor(y[start:start + batch_size], device) if y is not None else None
