@@ -1,8 +1,8 @@
 """The parts of the Denoise page: the methods compared (the current model, the shipped denoising AE
 and plain AE, PCA and the noisy input), the noise controls, the repairs, their scores and the
 PSNR-against-level curve. The comparison itself is :mod:`explorer.denoise`; this module caches and
-draws it. It scores a sample of 128 test images, work too small to share between cores, so it runs on
-one thread (:mod:`explorer.threads`: with the cores busy, two threads wait on each other)."""
+draws it. It scores a small sample of test images (``denoise.SAMPLE_SIZE``), work too small to share between
+cores, so it runs on one thread (:mod:`explorer.threads`: with the cores busy, two threads wait on each other)."""
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@ the core's scores and a lesson whose numbers are the ones on screen, and keeps t
 curve whatever model is current (the comparison itself: tests/test_denoise.py)."""
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def shown_scores(at: AppTest) -> dict[str, float]:
     """{column title: PSNR} as the image columns show them."""
     texts = [md.value for md in at.markdown]
     return {title.strip("*"): float(re.search(r"PSNR \*\*([\d.]+)\*\*", score)[1])
-            for title, score in zip(texts, texts[1:]) if score.startswith("PSNR")}
+            for title, score in itertools.pairwise(texts) if score.startswith("PSNR")}
 
 
 def caption(at: AppTest, start: str) -> str:
