@@ -90,3 +90,23 @@ NOISE_KINDS = ("shuffled", "uniform")
 def free_energies(layer: BernoulliRBMLayer, x: np.ndarray) -> np.ndarray:
     """(N,) free energy F(v) of images (N, C, H, W); lower means the RBM finds them more probable."""
     return layer.free_energy(torch.as_tensor(np.asarray(x, np.float32)).flatten(1)).numpy()
+
+
+def chain_start(x_test: np.ndarray, kind: str, index: int, n: int) -> np.ndarray:
+    """The (n, C, H, W) images a page's Gibbs chains start from: ``n`` test images from ``index`` on
+    ("data"), or uniform noise of their shape seeded by ``index`` ("noise")."""
+    if kind == "noise":
+        return noise_images(x_test[:n], "uniform", seed=index)
+    return x_test[index:index + n]
+
+
+def energy_groups(layer: BernoulliRBMLayer, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Free energies of the images ``x`` and of each kind of noise made from them, by group name."""
+    groups = {"test images": free_energies(layer, x)}
+    for kind in NOISE_KINDS:
+        groups[f"{kind} noise"] = free_energies(layer, noise_images(x, kind))
+    return groups
+
+
+def medians(groups: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: float(np.median(values)) for name, values in groups.items()}

@@ -55,6 +55,15 @@ def test_free_energy_is_the_formula_and_lower_for_data_than_for_noise(trained_rb
     expected = -(v @ layer.visible_bias) - F.softplus(v @ layer.weight.T + layer.hidden_bias).sum(1)
     energies = boltzmann.free_energies(layer, x)
     assert energies == pytest.approx(expected.detach().numpy(), rel=1e-5, abs=1e-4)
+    medians = boltzmann.medians(boltzmann.energy_groups(layer, x))
+    assert medians["test images"] == pytest.approx(float(np.median(energies)))
     for kind in boltzmann.NOISE_KINDS:
-        noise = boltzmann.free_energies(layer, boltzmann.noise_images(x, kind))
-        assert np.median(energies) < np.median(noise) - 1, kind
+        assert medians["test images"] < medians[f"{kind} noise"] - 1, kind
+
+
+def test_chains_start_at_test_images_or_at_seeded_noise(trained_rbm):
+    _, dataset = trained_rbm
+    assert np.array_equal(boltzmann.chain_start(dataset.x_test, "data", 4, 3), dataset.x_test[4:7])
+    noise = boltzmann.chain_start(dataset.x_test, "noise", 4, 3)
+    assert noise.shape == (3, *dataset.input_shape) and np.array_equal(noise, boltzmann.chain_start(dataset.x_test, "noise", 4, 3))
+    assert not np.array_equal(noise, boltzmann.chain_start(dataset.x_test, "noise", 5, 3))

@@ -26,10 +26,7 @@ def filters_view(layer, dataset) -> None:
 
 @st.cache_data(show_spinner="Running the Gibbs chain…", max_entries=64)
 def chain(model_key: str, start_kind: str, index: int, steps: int, _layer, _dataset) -> tuple[np.ndarray, list[int]]:
-    if start_kind == "noise":
-        start = boltzmann.noise_images(_dataset.x_test[:N_CHAINS], "uniform", seed=index)
-    else:
-        start = _dataset.x_test[index:index + N_CHAINS]
+    start = boltzmann.chain_start(_dataset.x_test, start_kind, index, N_CHAINS)
     return boltzmann.gibbs_strip(_layer, start, steps, N_FRAMES, seed=index)
 
 
@@ -50,17 +47,13 @@ def chain_view(current: state.CurrentModel, layer, dataset) -> None:
 
 @st.cache_data(show_spinner="Measuring free energies…", max_entries=32)
 def energies(model_key: str, _layer, _dataset, limit: int = 2000) -> dict[str, np.ndarray]:
-    x = _dataset.x_test[:limit]
-    groups = {"test images": boltzmann.free_energies(_layer, x)}
-    for kind in boltzmann.NOISE_KINDS:
-        groups[f"{kind} noise"] = boltzmann.free_energies(_layer, boltzmann.noise_images(x, kind))
-    return groups
+    return boltzmann.energy_groups(_layer, _dataset.x_test[:limit])
 
 
 def energy_view(current: state.CurrentModel, layer, dataset) -> None:
     groups = energies(current.key, layer, dataset)
     st.plotly_chart(histograms(groups, "free energy F(v)", height=300), key="rbm.energy")
-    for column, (name, values) in zip(st.columns(len(groups)), groups.items()):
-        column.metric(f"median, {name}", f"{np.median(values):.1f}")
+    for column, (name, median) in zip(st.columns(len(groups)), boltzmann.medians(groups).items()):
+        column.metric(f"median, {name}", f"{median:.1f}")
     st.caption("Lower free energy means more probable to the RBM. Shuffled noise keeps each test image's "
                "pixels but not their places; uniform noise keeps nothing.")
