@@ -24,6 +24,19 @@ def mosaic(images: np.ndarray, n_cols: int, scale: int = 1, gap: int = 1) -> np.
     return picture[0] if c == 1 else picture.transpose(1, 2, 0)
 
 
+def paired_rows(originals: np.ndarray, reconstructions: np.ndarray, per_row: int) -> np.ndarray:
+    """(N, C, H, W) images and their reconstructions laid out for :func:`mosaic` with ``per_row``
+    columns: a row of originals over a row of their reconstructions (clipped to [0, 1]), repeated;
+    blank (white) images fill the last row pair when there is more than one."""
+    blank = np.ones((1, *originals.shape[1:]), np.float32)
+    rows = []
+    for start in range(0, len(originals), per_row):
+        padding = [blank] * (per_row - len(originals[start:start + per_row])) if len(originals) > per_row else []
+        rows += [originals[start:start + per_row], *padding,
+                 np.clip(reconstructions[start:start + per_row], 0, 1), *padding]
+    return np.concatenate(rows)
+
+
 def loss_chart(history: list[dict]) -> go.Figure:
     """Two panels against epoch, as their scales differ by orders of magnitude (a summed cross-entropy
     of ~250 against a test error of ~10): the training loss terms on top, the test error below; stage

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer import anomaly
 from explorer.checkpoint import load_zip
 from explorer.errors import ExplorerError
-from explorer.plots import histograms, roc_curves
+from explorer.plots import histograms, paired_rows, roc_curves
 from explorer.ui import cache, side_jobs, state, widgets
 
 MAX_SHOWN = 32
@@ -31,14 +31,9 @@ def _label(dataset, index: int) -> str:
 
 
 def pairs(dataset, reconstructions: np.ndarray, indices: np.ndarray, errors: np.ndarray, caption: str) -> None:
-    """Originals over their reconstructions, 16 to a row pair, as one picture (blank where a row ends)."""
-    blank = np.ones((1, *dataset.input_shape), np.float32)
-    rows = []
-    for start in range(0, len(indices), PER_ROW):
-        chunk = indices[start:start + PER_ROW]
-        padding = [blank] * (PER_ROW - len(chunk)) if len(indices) > PER_ROW else []
-        rows += [dataset.x_test[chunk], *padding, np.clip(reconstructions[chunk], 0, 1), *padding]
-    widgets.show_images(np.concatenate(rows), min(PER_ROW, len(indices)))
+    """Originals over their reconstructions, 16 to a row pair, as one picture."""
+    widgets.show_images(paired_rows(dataset.x_test[indices], reconstructions[indices], PER_ROW),
+                        min(PER_ROW, len(indices)))
     st.caption(caption + " · " + ", ".join(f"{_label(dataset, i)} ({errors[i]:.1f})" for i in indices[:16])
                + (" …" if len(indices) > 16 else ""))
 
