@@ -25,7 +25,6 @@ from benchmarks.common import Row, Sizes
 SECTION = "6 first use"
 GOAL_S = 2.0
 SETTLE_S = 0.6
-RUNNING = '[data-testid="stStatusWidget"]'
 DRAWN = '[data-testid="stMain"] :is([data-testid="stPlotlyChart"] .main-svg, [data-testid="stImage"] img)'
 PAGES = ("latent", "traverse", "denoise", "search", "anomaly", "rbm", "compare")
 TITLES = {"latent": "Latent space", "traverse": "Traverse", "denoise": "Denoise", "search": "Search",
@@ -37,7 +36,8 @@ MODEL_VARIANTS = ("deep_ae", "vae", "conv_ae", "aae", "dbn_ae")
 
 def settle(page, started: float, title: str, timeout_s: float = 120.0) -> tuple[float, float | None]:
     """(seconds until the page titled ``title`` is drawn and the app idle, seconds until its first chart
-    or image) after ``started``. Idle: no "Running…" status for ``SETTLE_S`` and every Plotly chart drawn."""
+    or image) after ``started``. Idle, as the browser test judges it: the script not running, nothing
+    stale, every chart and image drawn, for ``SETTLE_S`` on end."""
     heading = page.locator('[data-testid="stMain"] h1', has_text=title)
     last_busy, drawn, idle_since = None, None, None
     deadline = started + timeout_s
@@ -45,20 +45,20 @@ def settle(page, started: float, title: str, timeout_s: float = 120.0) -> tuple[
         now = time.perf_counter()
         if drawn is None and page.query_selector(DRAWN) is not None:
             drawn = now - started
-        busy = (page.query_selector(RUNNING) is not None or not heading.count()
-                or page.evaluate(UNDRAWN_CHARTS) > 0)
-        if busy:
+        if not heading.count() or not page.evaluate(IDLE):
             last_busy, idle_since = now, None
         elif idle_since is None:
             idle_since = now
-        elif now - idle_since >= SETTLE_S:  # images arrive after their element: the later of the two
-            return max((last_busy or started) - started, drawn or 0.0), drawn
+        elif now - idle_since >= SETTLE_S:
+            return (last_busy or started) - started, drawn
         time.sleep(0.05)
     raise RuntimeError(f"still running after {timeout_s:.0f} s")
 
 
-UNDRAWN_CHARTS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-    .filter(chart => !chart.querySelector('.main-svg')).length"""
+IDLE = """() => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === "notRunning"
+    && document.querySelectorAll('[data-stale="true"]').length === 0
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))
+    && [...document.images].every(image => image.complete)"""
 
 
 def _server(port: int, log) -> subprocess.Popen:
