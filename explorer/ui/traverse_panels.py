@@ -17,7 +17,11 @@ from explorer.plots import mosaic
 from explorer.query import class_name
 from explorer.ui import cache
 
-SLIDERS_IN_VIEW = 12
+# Beside the decoded image, sliders that do not fit go in a box of fixed height that scrolls on its own,
+# so the image stays in view while any slider moves: at 1024x768 and 1280x720 the box starts below the
+# title and the start choice and ends above the screen's bottom edge.
+SLIDER_BOX_PIXELS = 360
+SLIDERS_IN_BOX = 4  # a slider takes about 84 px; fewer than this take their own height, with no box
 GRID_PIXELS = 560  # the manifold grid's width on screen
 
 
@@ -55,14 +59,13 @@ def generate_class(current, dataset, known: int | None) -> int | None:
 
 def sliders(base: np.ndarray, token: str, order: np.ndarray, scores: np.ndarray, score_name: str,
             low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """One slider per dimension, most informative first; returns the (K,) code they set."""
+    """One slider per dimension, most informative first, in a scrolling box when they are many; returns
+    the (K,) code they set."""
     z = base.astype(np.float32).copy()
-    rest = st.expander(f"The other {len(order) - SLIDERS_IN_VIEW} dimensions") if len(order) > SLIDERS_IN_VIEW \
-        else None
-    for rank, s in enumerate(traverse.sliders(base, order, low, high)):
-        where = st if rank < SLIDERS_IN_VIEW else rest
-        z[s.dim] = where.slider(f"z{s.dim} · {score_name} {scores[s.dim]:.3g}", s.low, s.high, s.value, step=s.step,
-                                format="%.2f", key=f"traverse.{token}.z{s.dim}")
+    box = st.container(height=SLIDER_BOX_PIXELS if len(order) > SLIDERS_IN_BOX else "content")
+    for s in traverse.sliders(base, order, low, high):
+        z[s.dim] = box.slider(f"z{s.dim} · {score_name} {scores[s.dim]:.3g}", s.low, s.high, s.value, step=s.step,
+                              format="%.2f", key=f"traverse.{token}.z{s.dim}")
     return z
 
 

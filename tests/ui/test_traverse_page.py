@@ -11,7 +11,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer import traverse
+from explorer.registry import build, make_config
 from explorer.tensors import as_tensor
+from explorer.ui import traverse_panels as panels
+from explorer.ui.state import CurrentModel
 
 PAGE = "traverse"
 
@@ -74,3 +77,33 @@ def test_cvae_generates_the_chosen_class(open_page, small_models, digits):
     at.slider(key="traverse.grid_n").set_value(5).run()
     assert not at.exception
 
+
+def slider_box_and_row(tree):
+    """The block under ``tree`` (an AppTest's element tree or a part of it) that holds the code sliders,
+    and the row of columns it sits in; None when ``tree`` holds none."""
+    def walk(node, row=None):
+        children = getattr(node, "children", {})
+        if any(re.match(r"z\d+ · ", getattr(child, "label", "") or "") for child in children.values()):
+            return node, row
+        columns = any(getattr(child, "type", None) == "column" for child in children.values())
+        for child in children.values():
+            found = walk(child, node if columns else row)
+            if found:
+                return found
+        return None
+    return walk(tree)
+
+
+def test_many_sliders_scroll_in_a_box_beside_the_decoded_image(open_page, small_models, digits):
+    torch.manual_seed(0)
+    wide = CurrentModel(build("vae", make_config("vae", latent_dim=panels.SLIDERS_IN_BOX + 2),
+                              input_shape=digits.input_shape), "digits", "untrained (test)")
+    at = open_page(wide, PAGE)
+    assert not at.exception and len(code_sliders(at)) == panels.SLIDERS_IN_BOX + 2
+    box, row = slider_box_and_row(at._tree)
+    assert box.proto.height_config.pixel_height == panels.SLIDER_BOX_PIXELS   # scrolls on its own
+    beside = [column for column in row.children.values() if not slider_box_and_row(column)]
+    assert any("decoded code" in image.caption for column in beside for element in column.get("image")
+               for image in element.proto.imgs)                                # the image in the next column
+    few, _ = slider_box_and_row(open_page(small_models["vae"], PAGE)._tree)    # 4 sliders: no box
+    assert not few.proto.height_config.pixel_height
