@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.baselines import pca_baseline
 from explorer.data import ImageDataset
 from explorer.errors import ConfigError, DataError
-from explorer.variants.pca import pca_baseline
 
 if TYPE_CHECKING:
     from explorer.variants.base import Autoencoder

@@ -13,13 +13,15 @@ code sizes change; a fit whose dataset fingerprint differs is ignored, never use
 """
 from __future__ import annotations
 
+import collections
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from explorer.checkpoint import dataset_record, load, save
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
-from explorer.variants.pca import PCA, PCAConfig, pca_baseline
+from explorer.tensors import as_tensor
+from explorer.variants.pca import PCA, PCAConfig
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset
@@ -27,14 +29,33 @@ if TYPE_CHECKING:
 FOLDER = "pca-baseline"
 
 
-def baseline_pca(dataset: "ImageDataset", latent_dim: int, root: Path = PRETRAINED_ROOT) -> PCA:
-    """PCA with ``latent_dim`` components of ``dataset``'s training split: the shipped fit's first
-    axes when one was fitted on this very dataset with at least that many, else a fit
-    (:func:`explorer.variants.pca.pca_baseline`)."""
+def pca_baseline(dataset: "ImageDataset", latent_dim: int, root: Path = PRETRAINED_ROOT) -> PCA:
+    """PCA with ``latent_dim`` components of ``dataset``'s training split, the baseline every table
+    and page compares with: the shipped fit's first axes when one was fitted on this very dataset
+    with at least that many, else :func:`fit_pca`."""
     shipped = _shipped(dataset.name, dataset.fingerprint, str(root))
     if shipped is None or shipped.latent_dim < latent_dim:
-        return pca_baseline(dataset, latent_dim)
+        return fit_pca(dataset, latent_dim)
     return first_axes(shipped, latent_dim)
+
+
+_FITS: "collections.OrderedDict[tuple[str, int], PCA]" = collections.OrderedDict()
+FITS_KEPT = 16  # (dataset, code size) pairs, a few MB each at most (K x D floats)
+
+
+def fit_pca(dataset: "ImageDataset", latent_dim: int) -> PCA:
+    """PCA fitted here on ``dataset``'s training split; the last few fits are kept, shared by every
+    caller and session."""
+    key = (dataset.fingerprint, latent_dim)
+    if key in _FITS:
+        _FITS.move_to_end(key)
+        return _FITS[key]
+    pca = PCA(PCAConfig(latent_dim=latent_dim), dataset.input_shape)
+    pca.fit_data(as_tensor(dataset.x_train), None)
+    _FITS[key] = pca.eval()
+    while len(_FITS) > FITS_KEPT:
+        _FITS.popitem(last=False)
+    return pca
 
 
 def first_axes(pca: PCA, latent_dim: int) -> PCA:
@@ -57,9 +78,20 @@ def _shipped(name: str, fingerprint: str, root: str) -> PCA | None:
     return checkpoint.model.eval()
 
 
+def shipped_size(dataset: "ImageDataset", root: Path = PRETRAINED_ROOT) -> int:
+    """Components the shipped baseline needs: the largest shipped code (within the input size)."""
+    codes = [entry.latent_dim for entry in list_pretrained(dataset.name, root)]
+    return min(max(codes, default=1), dataset.x_train[0].size)
+
+
+def is_current(dataset: "ImageDataset", root: Path = PRETRAINED_ROOT) -> bool:
+    """Whether the shipped baseline was fitted on ``dataset`` with the components the gallery needs."""
+    shipped = _shipped(dataset.name, dataset.fingerprint, str(root))
+    return shipped is not None and shipped.latent_dim == shipped_size(dataset, root)
+
+
 def write(dataset: "ImageDataset", root: Path = PRETRAINED_ROOT) -> Path:
     """Fit and store ``dataset``'s baseline with as many components as its largest shipped code."""
-    codes = [entry.latent_dim for entry in list_pretrained(dataset.name, root)]
-    latent_dim = min(max(codes, default=1), dataset.x_train[0].size)
+    latent_dim = shipped_size(dataset, root)
     _shipped.cache_clear()
-    return save(pca_baseline(dataset, latent_dim), Path(root) / dataset.name / FOLDER, dataset_record(dataset))
+    return save(fit_pca(dataset, latent_dim), Path(root) / dataset.name / FOLDER, dataset_record(dataset))

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 import torch
 
+from explorer.baselines import pca_baseline
 from explorer.losses import squared_error_per_image
-from explorer.variants.pca import pca_baseline
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from explorer.baselines import pca_baseline
 from explorer.search import CodeIndex, label_matches
-from explorer.variants.pca import pca_baseline
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset

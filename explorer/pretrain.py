@@ -22,6 +22,7 @@ from typing import Callable
 
 import torch
 
+from explorer import baselines
 from explorer.checkpoint import dataset_record, load, save
 from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
@@ -146,7 +147,16 @@ def run(dataset: str | None = None, variant: str | None = None, latent_dim: int 
         else:
             pretrain_entry(entry, Path(root), device, log)
         write_entry_maps(entry, Path(root), log)
+        write_baseline(entry.dataset, Path(root), log)
         write_gallery_readme(Path(root))
+
+
+def write_baseline(dataset_name: str, root: Path, log: Callable[[str], None]) -> None:
+    """The dataset's shipped PCA baseline (:mod:`explorer.baselines`), refitted when it no longer
+    covers the largest shipped code or was fitted on other data."""
+    dataset = load_dataset(dataset_name)
+    if not baselines.is_current(dataset, root):
+        log(f"{baselines.write(dataset, root).relative_to(root)}: PCA baseline written")
 
 
 def write_gallery_readme(root: Path) -> Path:

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from explorer import anomaly
+from explorer.baselines import pca_baseline
 from explorer.errors import DataError
-from explorer.variants.pca import pca_baseline
 from tests.conftest import make_image_dataset
 
 

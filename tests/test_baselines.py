@@ -8,7 +8,6 @@ from explorer import baselines
 from explorer.checkpoint import load
 from explorer.data import dataset_status, load_dataset
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
-from explorer.variants.pca import pca_baseline
 from tests.conftest import make_image_dataset
 
 
@@ -20,9 +19,9 @@ def same_axes(a, b) -> bool:
 
 def test_the_shipped_digits_fit_is_the_fit_at_every_shipped_code_size(digits):
     for k in sorted({entry.latent_dim for entry in list_pretrained("digits")}):
-        shipped = baselines.baseline_pca(digits, k)
-        assert shipped.latent_dim == k and shipped is not pca_baseline(digits, k)   # read, not fitted
-        assert same_axes(shipped, pca_baseline(digits, k))
+        shipped = baselines.pca_baseline(digits, k)
+        assert shipped.latent_dim == k and shipped is not baselines.fit_pca(digits, k)   # read, not fitted
+        assert same_axes(shipped, baselines.fit_pca(digits, k))
 
 
 @pytest.mark.skipif(not dataset_status("fashion-mnist").available, reason="fashion-mnist is not installed")
@@ -32,15 +31,15 @@ def test_the_shipped_fashion_fit_serves_every_shipped_code_size():
     largest = max(entry.latent_dim for entry in list_pretrained("fashion-mnist"))
     shipped = load(PRETRAINED_ROOT / "fashion-mnist" / baselines.FOLDER)
     assert shipped.dataset["fingerprint"] == dataset.fingerprint and shipped.model.latent_dim == largest
-    assert baselines.baseline_pca(dataset, largest).components.shape == (largest, 784)
+    assert baselines.pca_baseline(dataset, largest).components.shape == (largest, 784)
 
 
 def test_a_fit_stands_in_for_a_missing_foreign_or_too_small_shipped_one(tmp_path):
     dataset = make_image_dataset(n_train=60, n_test=8)
-    assert baselines.baseline_pca(dataset, 2, root=tmp_path) is pca_baseline(dataset, 2)   # none shipped
+    assert baselines.pca_baseline(dataset, 2, root=tmp_path) is baselines.fit_pca(dataset, 2)   # none shipped
     baselines.write(dataset, root=tmp_path)   # no gallery models here: one component
-    one = baselines.baseline_pca(dataset, 1, root=tmp_path)
-    assert one is not pca_baseline(dataset, 1) and same_axes(one, pca_baseline(dataset, 1))
-    assert baselines.baseline_pca(dataset, 2, root=tmp_path) is pca_baseline(dataset, 2)
+    one = baselines.pca_baseline(dataset, 1, root=tmp_path)
+    assert one is not baselines.fit_pca(dataset, 1) and same_axes(one, baselines.fit_pca(dataset, 1))
+    assert baselines.pca_baseline(dataset, 2, root=tmp_path) is baselines.fit_pca(dataset, 2)
     other = make_image_dataset(n_train=60, n_test=8, seed=1)   # same name, other images
-    assert other.name == dataset.name and baselines.baseline_pca(other, 1, root=tmp_path) is pca_baseline(other, 1)
+    assert other.name == dataset.name and baselines.pca_baseline(other, 1, root=tmp_path) is baselines.fit_pca(other, 1)

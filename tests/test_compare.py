@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from explorer import compare
-from explorer.variants.pca import pca_baseline
+from explorer.baselines import pca_baseline
 from tests.conftest import squared_error
 
 

@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 from explorer import denoise
-from explorer.baselines import baseline_pca
+from explorer.baselines import fit_pca, pca_baseline
 from explorer.checkpoint import load
 from explorer.data import dataset_status, load_dataset
 from explorer.gallery import find_pretrained, list_pretrained
 from explorer.registry import build, make_config
-from explorer.variants.pca import pca_baseline
 from tests.conftest import make_image_dataset
 
 NOISY = denoise.Method("noisy input", "none", None)
@@ -39,14 +38,14 @@ def test_a_projection_onto_the_data_removes_gaussian_noise():
     dataset = make_image_dataset(n_train=200, n_test=64)
     x = dataset.x_test
     noisy = denoise.add_noise(x, "gaussian", 0.4)
-    repaired = denoise.repair(pca_baseline(dataset, 3), noisy)
+    repaired = denoise.repair(fit_pca(dataset, 3), noisy)
     assert denoise.quality(x, repaired).psnr > denoise.quality(x, noisy).psnr + 3
 
 
 def test_compare_scores_every_method_on_the_same_damage():
     dataset = make_image_dataset(n_train=200, n_test=64)
     x = dataset.x_test
-    pca = denoise.Method("PCA", "pca", pca_baseline(dataset, 3))
+    pca = denoise.Method("PCA", "pca", fit_pca(dataset, 3))
     scores = denoise.compare([NOISY, pca], x, None, "masking", 0.3, seed=4)
     damaged = denoise.add_noise(x, "masking", 0.3, seed=4)
     assert [s.label for s in scores] == ["noisy input", "PCA"] and [s.role for s in scores] == ["noisy", "pca"]
@@ -106,7 +105,7 @@ def test_the_shipped_denoising_ae_wins_at_the_damage_it_was_trained_on(entry):
     dataset = load_dataset(entry.dataset)
     dae = load(entry.path).model
     k = dae.latent_dim
-    methods = [NOISY, denoise.Method("dae", entry.key, dae), denoise.Method("PCA", "pca", baseline_pca(dataset, k))]
+    methods = [NOISY, denoise.Method("dae", entry.key, dae), denoise.Method("PCA", "pca", pca_baseline(dataset, k))]
     plain = find_pretrained(entry.dataset, "ae", k)   # the gallery ships a plain ae at every denoising code
     methods.append(denoise.Method("ae", plain.key, load(plain.path).model))
     x = dataset.x_test[:2000]

@@ -49,7 +49,9 @@ def test_pretrain_writes_cards_and_resumes(tiny_plan, tmp_path, digits):
 def test_selection_by_variant(tiny_plan, tmp_path):
     lines = []
     pretrain.run(variant="pca", root=tmp_path, device="cpu", log=lines.append)
-    assert lines[0].startswith("digits/pca-3:") and all("projection-" in line for line in lines[1:])
+    assert lines[0].startswith("digits/pca-3:") and all("projection-" in line for line in lines[1:-1])
+    assert lines[-1] == "digits/pca-baseline: PCA baseline written"  # fitted with the largest shipped code
+    assert load(tmp_path / "digits" / "pca-baseline").model.latent_dim == 3
     assert not (tmp_path / "digits" / "ae-2").exists()
 
 

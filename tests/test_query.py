@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from explorer import query
+from explorer.baselines import pca_baseline
 from explorer.errors import DataError
-from explorer.variants.pca import pca_baseline
 
 
 def png_bytes(picture: Image.Image) -> bytes:

@@ -7,9 +7,9 @@ import torch
 from scipy.special import ndtri
 
 from explorer import traverse
+from explorer.baselines import pca_baseline
 from explorer.registry import build, make_config
 from explorer.tensors import as_tensor
-from explorer.variants.pca import pca_baseline
 
 
 def test_kl_scores_are_the_test_average_of_each_dimensions_kl(tiny_dataset):

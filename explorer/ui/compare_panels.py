@@ -12,11 +12,11 @@ import numpy as np
 import streamlit as st
 
 from explorer import compare
+from explorer.baselines import pca_baseline
 from explorer.gallery import folder_of_key, list_pretrained
 from explorer.plots import compare_bars
 from explorer.report import markdown_table, report_row, shipped_row
 from explorer.ui import cache, state, widgets
-from explorer.variants.pca import pca_baseline
 
 
 @dataclass(frozen=True)

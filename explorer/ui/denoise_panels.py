@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import denoise
-from explorer.baselines import baseline_pca
+from explorer.baselines import pca_baseline
 from explorer.denoise import sample_indices
 from explorer.gallery import find_pretrained
 from explorer.noise import NOISE_TYPES
@@ -39,7 +39,7 @@ def methods(current: state.CurrentModel, dataset) -> list[denoise.Method]:
         helper = helper_model(dataset, variant, k)
         if helper is not None and helper.key != current.key:
             found.append(denoise.Method(model_label(variant, helper.model.latent_dim), helper.key, helper.model))
-    found.append(denoise.Method(f"PCA (code {k})", f"pca:{dataset.fingerprint[:16]}:{k}", baseline_pca(dataset, k)))
+    found.append(denoise.Method(f"PCA (code {k})", f"pca:{dataset.fingerprint[:16]}:{k}", pca_baseline(dataset, k)))
     return found
 
 

@@ -1,9 +1,7 @@
 """PCA as an autoencoder: the linear baseline every comparison in the product is measured against."""
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -12,11 +10,7 @@ from explorer import losses
 from explorer.config import AutoencoderConfig
 from explorer.projection import principal_axes
 from explorer.registry import register
-from explorer.tensors import as_tensor
 from explorer.variants.base import Autoencoder, Stage
-
-if TYPE_CHECKING:
-    from explorer.data import ImageDataset
 
 
 @dataclass
@@ -60,21 +54,3 @@ class PCA(Autoencoder):
     def training_stages(self) -> list[Stage]:
         return []
 
-
-_BASELINES: "collections.OrderedDict[tuple[str, int], PCA]" = collections.OrderedDict()
-BASELINES_KEPT = 16  # (dataset, code size) pairs: a few MB each at most (K x D floats)
-
-
-def pca_baseline(dataset: "ImageDataset", latent_dim: int) -> PCA:
-    """PCA with ``latent_dim`` components fitted on ``dataset``'s train split: the baseline every
-    table and page compares with. The last few fits are kept, shared by every caller and session."""
-    key = (dataset.fingerprint, latent_dim)
-    if key in _BASELINES:
-        _BASELINES.move_to_end(key)
-        return _BASELINES[key]
-    pca = PCA(PCAConfig(latent_dim=latent_dim), dataset.input_shape)
-    pca.fit_data(as_tensor(dataset.x_train), None)
-    _BASELINES[key] = pca.eval()
-    while len(_BASELINES) > BASELINES_KEPT:
-        _BASELINES.popitem(last=False)
-    return pca
