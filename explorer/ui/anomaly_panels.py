@@ -91,7 +91,7 @@ def holdout_model(current: state.CurrentModel, dataset, label: int) -> state.Cur
             config = config.replace(epochs=int(epochs))
         if st.button(f"Train `{current.variant}` without {dataset.class_names[label]}", type="primary",
                      key="anomaly.train"):
-            side_jobs.start(slot, current.variant, anomaly.without_class(dataset, label), config)
+            side_jobs.start(slot, anomaly.without_class(dataset, label), config)
             st.rerun()
     with upload:
         _upload(slot, dataset, label)

@@ -42,7 +42,7 @@ def entries(dataset) -> list[Entry]:
     for shipped in list_pretrained(dataset.name):
         found[shipped.key] = Entry(shipped.variant, shipped.key, shipped.latent_dim, shipped.card.get("train_seconds"),
                                    functools.partial(_shipped_model, str(shipped.path)))
-    session = list(st.session_state.get("session_models", {}).values())
+    session = state.session_models()
     current = state.current()
     for model in session + ([current] if current is not None else []):
         if model.dataset_name == dataset.name and model.key not in found and model.variant != "pca":

@@ -14,7 +14,7 @@ from explorer.denoise import sample_indices
 from explorer.gallery import find_pretrained
 from explorer.noise import NOISE_TYPES
 from explorer.plots import level_curves
-from explorer.registry import make_config
+from explorer.recipes import config_for
 from explorer.threads import one_thread
 from explorer.ui import cache, side_jobs, state, widgets
 
@@ -67,10 +67,10 @@ def offer_helpers(dataset, k: int, current: state.CurrentModel) -> None:
         if side_jobs.running(slot):
             side_jobs.show(slot, "trained here (denoise page)")
             continue
-        config = make_config(variant, latent_dim=k).scaled_to(len(dataset.x_train))
+        config = config_for(variant, dataset.input_shape, len(dataset.x_train), k)
         st.caption(f"No shipped {NAMES[variant]} for {dataset.name}, so it is not compared yet.")
         if st.button(f"Train a {NAMES[variant]} (code {k}, {config.epochs} epochs)", key=f"denoise.train.{variant}"):
-            side_jobs.start(slot, variant, dataset, config)
+            side_jobs.start(slot, dataset, config)
             st.rerun()
 
 

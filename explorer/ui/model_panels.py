@@ -10,6 +10,7 @@ from explorer.errors import CheckpointError, ExplorerError
 from explorer.gallery import list_pretrained, pick_pretrained
 from explorer.jobs import TrainingJob
 from explorer.plots import latent_scatter, loss_chart
+from explorer.recipes import config_for
 from explorer.registry import get_variant
 from explorer.ui import cache, state, widgets
 
@@ -101,12 +102,11 @@ def _load_checkpoint(files: list) -> None:
 def train_tab(variant: str) -> None:
     dataset = state.dataset()
     spec = get_variant(variant)
-    defaults = spec.config_cls()
-    if hasattr(defaults, "scaled_to"):
-        defaults = defaults.scaled_to(len(dataset.x_train))
     model = state.current()
-    if model is not None:  # train what is on screen again, at its code size
-        defaults = defaults.replace(latent_dim=model.model.latent_dim)
+    # The same config pretrain and report use for this data, so training here reproduces the shipped
+    # card; at the code size on screen, so the form trains what is shown again.
+    defaults = config_for(variant, dataset.input_shape, len(dataset.x_train),
+                          model.model.latent_dim if model is not None else None)
     with st.form(f"train_form_{variant}"):
         values = widgets.config_form(spec.config_cls, defaults, key=f"cfg.{variant}")
         devices = available_devices()

@@ -34,7 +34,7 @@ def running(slot: str) -> bool:
     return slot in _jobs()
 
 
-def start(slot: str, variant: str, dataset, config, seed: int = 0) -> None:
+def start(slot: str, dataset, config, seed: int = 0) -> None:
     try:
         _jobs()[slot] = TrainingJob(dataset, config, seed=seed).start()
     except ExplorerError as error:

@@ -228,3 +228,15 @@ def test_training_from_a_shared_url_trains_what_the_sidebar_shows(box):
     current = at.session_state["current"]
     assert not at.exception and current.origin == "trained here"
     assert on_screen(at, box)["state"] == on_screen(at, box)["url"] == ("fashion-mnist", "vae", 16)
+
+
+@pytest.mark.parametrize("dataset, variant, code", [("digits", "dbn_ae", 8)]
+                         + ([("fashion-mnist", "dbn_ae", 30), ("fashion-mnist", "deep_ae", 2)] if FASHION else []))
+def test_the_train_form_starts_from_the_config_pretrain_ships(dataset, variant, code):
+    """Training in the app reproduces the shipped card: the form's defaults are the card's config."""
+    at = open_app(dataset=dataset, variant=variant, code=str(code))
+    card = next(e.card for e in list_pretrained(dataset) if e.variant == variant and e.latent_dim == code)
+    form = {w.key.removeprefix(f"cfg.{variant}."): w.value for w in [*at.number_input, *at.text_input, *at.selectbox,
+                                                                      *at.checkbox]
+            if w.key and w.key.startswith(f"cfg.{variant}.")}
+    assert form == card["config"]

@@ -11,8 +11,8 @@ layer = first_rbm_layer(current.model) if current is not None else None
 if current is not None and layer is None:
     side_jobs.offer_variants(f"This page looks inside a restricted Boltzmann machine (its filters, Gibbs chains "
                              f"and free energy), and `{current.variant}` has none. It applies to "
-                             f"{', '.join(f'`{v}`' for v in rbm_variants())}; a button below loads the shipped "
-                             "model, or opens the Model page to train one.", list(rbm_variants()), key="rbm")
+                             f"{', '.join(f'`{v}`' for v in rbm_variants())}; a button below loads its shipped "
+                             "model, or links to the Model page to train one where none is shipped.", list(rbm_variants()), key="rbm")
 elif layer is not None:
     dataset = state.dataset()
     which = "the RBM" if current.variant == "rbm" else (
