@@ -26,6 +26,7 @@ from explorer.ui import cache, query, widgets
 SOURCES = ("test image", "training image", "upload", "draw")
 AVERAGE_QUERIES = 1000  # test images the averages are taken over (a seeded subsample)
 MAX_K = 16
+PER_LINE = 8  # found images to a line: at 1024 px wide, more squeeze their captions and buttons unreadable
 SOURCE_KEY, TRAIN_INDEX_KEY = "search.source", "search.train_index"
 LEVEL_STEPS = 20    # damage slider positions over the level's range
 NOISE_SEED = 0      # one damage per setting: the query and the test images look the same on every visit
@@ -141,17 +142,19 @@ class ResultRow:
 
 def result_row(title: str, dataset, found: search.Neighbours, metric: str, row: str,
                test_precisions: Callable[[], np.ndarray], damaged: bool) -> ResultRow:
-    """The k images in a row, under a heading without the test average yet."""
+    """The k images, at most :data:`PER_LINE` to a line, under a heading without the test average yet."""
     heading = st.empty()
     heading.markdown(summary(title, found))
     matches = [None] * len(found.indices) if found.matches is None else found.matches.tolist()
     distances = search.distance_text(found.distances, metric)
-    for i, (column, index) in enumerate(zip(st.columns(len(found.indices)), found.indices)):
+    width = min(len(found.indices), PER_LINE)
+    columns = [column for _ in range(0, len(found.indices), width) for column in st.columns(width)]
+    for i, (column, index) in enumerate(zip(columns, found.indices)):
         with column:
             widgets.show_images(dataset.x_train[[index]], 1)
             st.caption(neighbour_caption(dataset, int(index), distances[i], matches[i]))
-            st.button("search", key=f"search.use.{row}.{i}", on_click=use_training_image, args=(int(index),),
-                      help=f"Search with training image {index}")
+            st.button(":material/search:", key=f"search.use.{row}.{i}", on_click=use_training_image,
+                      args=(int(index),), help=f"Search with training image {index}")
     return ResultRow(title, found, heading, test_precisions, damaged)
 
 

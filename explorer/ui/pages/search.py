@@ -30,7 +30,7 @@ if current is not None:
         st.caption("Under each image: its class (✓ the query's, ✗ another, when the query's class is known) "
                    f"and its distance. Test averages over {min(len(dataset.x_test), panels.AVERAGE_QUERIES)} "
                    "test images" + (", damaged by the same noise at the same level" if damage else "")
-                   + ". **search** makes that training image the query.")
+                   + ". :material/search: under an image makes it the query.")
         if dataset.y_train is not None:  # after the results are drawn, for the distance on screen only
             for row in rows:
                 row.add_average()
