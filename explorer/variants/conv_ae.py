@@ -98,7 +98,13 @@ class ConvAE(Autoencoder):
         return self.to_code(features.flatten(1)), indices
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.encode_with_indices(x)[0]
+        """(B, C, H, W) -> (B, K): the same code as :meth:`encode_with_indices`, without recording the
+        pooling indices, which cost most of an encoding pass on the CPU (benchmarks/RESULTS.md)."""
+        h, w = self.input_shape[1:]
+        features = F.pad(x, (0, self.padded_size[1] - w, 0, self.padded_size[0] - h))
+        for conv in self.down:
+            features = F.max_pool2d(F.relu(conv(features)), 2)
+        return self.to_code(features.flatten(1))
 
     def decode_logits(self, z: Tensor, y: Tensor | None = None, indices: PoolIndices | None = None) -> Tensor:
         """(B, K) -> (B, C, H, W) logits, unpooling at ``indices`` when given (see the module notes)."""

@@ -47,6 +47,7 @@ def test_reconstruct_uses_the_encoder_indices_and_decode_is_stateless():
     model = conv_model((1, 8, 8))
     x, other = torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8)
     z, indices = model.encode_with_indices(x)
+    assert torch.equal(model.encode(x), z)  # the code alone skips recording the indices, nothing else
     assert torch.equal(model.reconstruct(x), model.decode_logits(z, indices=indices).sigmoid())
     decoded = model.decode(z)
     model.reconstruct(other)                                   # nothing from this batch is kept
