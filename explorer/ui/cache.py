@@ -7,6 +7,7 @@ import streamlit as st
 
 from explorer import metrics
 from explorer.checkpoint import Checkpoint, load
+from explorer.codes import SplitCodes
 from explorer.data import ImageDataset, list_datasets, load_dataset
 from explorer.gallery import card_metrics, folder_of_key
 
@@ -26,11 +27,20 @@ def pretrained_checkpoint(path: str) -> Checkpoint:
     return load(path)
 
 
-@st.cache_data(show_spinner="Encoding the images…", max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def split_codes(model_key: str, _model, _dataset: ImageDataset) -> SplitCodes:
+    """The model's codes of both splits, encoded in a background thread from the first ask on."""
+    return SplitCodes(_model, _dataset).start()
+
+
 def codes(model_key: str, split: str, _model, _dataset: ImageDataset) -> np.ndarray:
-    """(N, K) codes of the ``split`` ("train" or "test") images; computed once per model."""
-    x, y = (_dataset.x_train, _dataset.y_train) if split == "train" else (_dataset.x_test, _dataset.y_test)
-    return _model.encode_array(x, y)
+    """(N, K) codes of the ``split`` ("train" or "test") images; computed once per model, usually
+    already by the time a page asks (:func:`explorer.ui.state.encode_in_background`)."""
+    store = split_codes(model_key, _model, _dataset)
+    if store.ready(split):
+        return store.get(split)
+    with st.spinner(f"Encoding the {split} images…"):
+        return store.get(split)
 
 
 @st.cache_data(show_spinner="Reconstructing the test images…", max_entries=32)

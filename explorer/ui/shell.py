@@ -51,6 +51,8 @@ def frame() -> None:
 
 
 def after_page() -> None:
-    """Once per process, after the first page has drawn (its import of umap competes for the GIL):
-    compile UMAP's numba code while the user looks around."""
+    """After the page has drawn: encode the model on screen's splits in the background for the next
+    pages, and once per process (its import of umap competes for the GIL) compile UMAP's numba code
+    while the user looks around."""
+    state.encode_in_background()
     maps.start_umap_warmup()

@@ -208,6 +208,14 @@ def _set(name: str, chosen: str, model: CurrentModel | None) -> None:
     st.session_state.generation = generation() + 1  # new boxes for the new model
 
 
+def encode_in_background() -> None:
+    """Start encoding the model on screen's splits (:mod:`explorer.codes`), once per model, so the
+    pages visited next find its codes ready."""
+    model = current()
+    if model is not None and missing_dataset() is None:
+        cache.split_codes(model.key, model.model, dataset())
+
+
 def open_model(model: CurrentModel) -> None:
     """Make ``model`` the one on screen; the session's dataset and variant follow it."""
     _set(model.dataset_name, model.variant, model)
