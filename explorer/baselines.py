@@ -13,13 +13,13 @@ code sizes change; a fit whose dataset fingerprint differs is ignored, never use
 """
 from __future__ import annotations
 
-import collections
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from explorer.checkpoint import dataset_record, load, save
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
+from explorer.memo import BoundedCache
 from explorer.tensors import as_tensor
 from explorer.variants.pca import PCA, PCAConfig
 
@@ -39,23 +39,17 @@ def pca_baseline(dataset: "ImageDataset", latent_dim: int, root: Path = PRETRAIN
     return first_axes(shipped, latent_dim)
 
 
-_FITS: "collections.OrderedDict[tuple[str, int], PCA]" = collections.OrderedDict()
-FITS_KEPT = 16  # (dataset, code size) pairs, a few MB each at most (K x D floats)
+_FITS: BoundedCache[PCA] = BoundedCache(16)  # (dataset, code size) pairs, a few MB each at most
 
 
 def fit_pca(dataset: "ImageDataset", latent_dim: int) -> PCA:
     """PCA fitted here on ``dataset``'s training split; the last few fits are kept, shared by every
     caller and session."""
-    key = (dataset.fingerprint, latent_dim)
-    if key in _FITS:
-        _FITS.move_to_end(key)
-        return _FITS[key]
-    pca = PCA(PCAConfig(latent_dim=latent_dim), dataset.input_shape)
-    pca.fit_data(as_tensor(dataset.x_train), None)
-    _FITS[key] = pca.eval()
-    while len(_FITS) > FITS_KEPT:
-        _FITS.popitem(last=False)
-    return pca
+    def fit() -> PCA:
+        pca = PCA(PCAConfig(latent_dim=latent_dim), dataset.input_shape)
+        pca.fit_data(as_tensor(dataset.x_train), None)
+        return pca.eval()
+    return _FITS.get((dataset.fingerprint, latent_dim), fit)
 
 
 def first_axes(pca: PCA, latent_dim: int) -> PCA:

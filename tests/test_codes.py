@@ -24,3 +24,4 @@ def test_an_encoding_error_reaches_the_caller():
     store = SplitCodes(model, dataset).start()
     with pytest.raises(RuntimeError):
         store.get("train")
+
