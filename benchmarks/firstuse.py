@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks.coldstart import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, ROOT, _free_port, where_time_goes, why_not
 from benchmarks.common import Row, Sizes
 
-SECTION = "6 first use"
+SECTION = "8 first use"
 GOAL_S = 2.0
 SETTLE_S = 0.6
 DRAWN = '[data-testid="stMain"] :is([data-testid="stPlotlyChart"] .main-svg, [data-testid="stImage"] img)'

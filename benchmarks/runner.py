@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from benchmarks import coldstart, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
+from benchmarks import coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
 from benchmarks import data as bdata
 from benchmarks.common import Row, Sizes, machine
 from explorer.threads import torch_threads
@@ -116,6 +116,7 @@ def process_sections(run: Run, dataset) -> None:
                 if run.sizes.fresh_process else quick_row)
     run.section("3 latency", "page interactions", lambda: interaction.rows(run.sizes, run.results))
     run.section("5 cold start", coldstart.NAME, lambda: keep("cold_start", coldstart.rows(run.sizes), "seconds"))
+    run.section(firstuse.SECTION, "walk", lambda: keep("first_use", firstuse.rows(run.sizes), "seconds"))
     run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))
 
 

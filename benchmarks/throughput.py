@@ -16,9 +16,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import data as bdata
 from benchmarks.common import Row, Sizes, median
+from explorer.baselines import pca_baseline
 from explorer.devices import bf16_is_fast
 from explorer.losses import squared_error_per_image
-from explorer.metrics import pca_baseline
 from explorer.tensors import as_tensor
 from explorer.threads import torch_threads
 from explorer.training import Callback, Trainer
