@@ -100,6 +100,23 @@ def folder_of_key(key: str, root: Path = PRETRAINED_ROOT) -> Path | None:
     return Path(root) / key.removeprefix(KEY_PREFIX) if key.startswith(KEY_PREFIX) else None
 
 
+PIXEL_SEARCH = "pixel-search.json"  # per dataset: pixel search's test precisions (explorer.search)
+
+
+def shipped_test_precision(key: str, fingerprint: str, metric: str, root: Path = PRETRAINED_ROOT) -> list[float] | None:
+    """Test precision@1..MAX_K shipped for a model (its key, as :attr:`PretrainedEntry.key`) or for a
+    dataset's pixels (``pixels:<dataset name>``) under ``metric``, when measured on the data with this
+    fingerprint; else None, and the page measures it."""
+    if key.startswith("pixels:"):
+        path = Path(root) / key.removeprefix("pixels:") / PIXEL_SEARCH
+        shipped = json.loads(path.read_text()) if path.is_file() else {}
+        shipped = shipped if shipped.get("fingerprint") == fingerprint else {}
+    else:
+        folder = folder_of_key(key, root)
+        shipped = (card_metrics(folder, fingerprint) if folder is not None else None) or {}
+    return shipped.get("test_precision", {}).get(metric)
+
+
 def card_metrics(folder: Path, fingerprint: str) -> dict | None:
     """The ``eval --json`` metrics on a shipped model's card, when they were measured on the dataset
     with this fingerprint (after the float16 round trip, so they are what loading it gives); else None."""

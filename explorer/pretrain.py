@@ -25,11 +25,12 @@ import torch
 from explorer import baselines
 from explorer.checkpoint import dataset_record, load, save
 from explorer.data import dataset_status, load_dataset
-from explorer.gallery import PRETRAINED_ROOT, list_pretrained
+from explorer.gallery import PIXEL_SEARCH, PRETRAINED_ROOT, list_pretrained
 from explorer.projection import make_projector, save_projection, shipped_name, shown_indices
 from explorer.recipes import FASHION_MAP_VARIANTS, config_for
 from explorer.registry import get_variant, list_variants
 from explorer.report import report_row
+from explorer.search import test_precisions
 from explorer.training import train
 
 SEED = 0
@@ -82,7 +83,7 @@ def pretrain_entry(entry: PlanEntry, root: Path, device: str, log: Callable[[str
     seconds = round(time.perf_counter() - started, 1)
     save(trainer.model, folder, dataset_record(dataset), trainer.history, {}, weights_dtype=torch.float16)
     shipped = load(folder).model  # measure what ships: the float16 round trip
-    metrics = report_row(shipped, dataset)
+    metrics = measure_card(shipped, dataset)
     card = {"command": entry.command(), "seed": SEED, "epochs": getattr(config, "epochs", 0),
             "train_seconds": seconds, "device": _device_name(trainer.device), "config": config.to_dict(),
             "status": trainer.status, "fingerprint": dataset.fingerprint, "metrics": metrics,
@@ -121,7 +122,7 @@ def refresh_card(entry: PlanEntry, root: Path, log: Callable[[str], None]) -> No
     if not (folder / "card.json").is_file():
         return
     card = json.loads((folder / "card.json").read_text())
-    card["metrics"] = report_row(load(folder).model, load_dataset(entry.dataset))
+    card["metrics"] = measure_card(load(folder).model, load_dataset(entry.dataset))
     (folder / "card.json").write_text(json.dumps(card, indent=2))
     log(f"{entry.dataset}/{entry.folder_name}: card re-measured, {card['metrics']['test_sq_err_per_image']:.3f}")
 
@@ -148,7 +149,31 @@ def run(dataset: str | None = None, variant: str | None = None, latent_dim: int 
             pretrain_entry(entry, Path(root), device, log)
         write_entry_maps(entry, Path(root), log)
         write_baseline(entry.dataset, Path(root), log)
+        write_pixel_search(entry.dataset, Path(root), log)
         write_gallery_readme(Path(root))
+
+
+def measure_card(model, dataset) -> dict:
+    """What a card says of a shipped model: its report row, and the test precisions the Search page
+    shows beside its results (so a first visit does not search 1,000 test images to show them)."""
+    metrics = report_row(model, dataset)
+    if dataset.y_test is not None:
+        metrics["test_precision"] = test_precisions(model.encode_array(dataset.x_train, dataset.y_train),
+                                                    dataset.y_train, model.encode_array(dataset.x_test, dataset.y_test),
+                                                    dataset.y_test)
+    return metrics
+
+
+def write_pixel_search(dataset_name: str, root: Path, log: Callable[[str], None]) -> None:
+    """The dataset's pixel-search test precisions (:data:`explorer.gallery.PIXEL_SEARCH`), unless current."""
+    dataset, path = load_dataset(dataset_name), root / dataset_name / PIXEL_SEARCH
+    current = json.loads(path.read_text()) if path.is_file() else {}
+    if current.get("fingerprint") == dataset.fingerprint or dataset.y_test is None:
+        return
+    flat = {split: x.reshape(len(x), -1) for split, x in (("train", dataset.x_train), ("test", dataset.x_test))}
+    path.write_text(json.dumps({"fingerprint": dataset.fingerprint, "test_precision": test_precisions(
+        flat["train"], dataset.y_train, flat["test"], dataset.y_test)}, indent=1))
+    log(f"{path.relative_to(root)}: pixel search's test precisions written")
 
 
 def write_baseline(dataset_name: str, root: Path, log: Callable[[str], None]) -> None:

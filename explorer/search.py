@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from explorer.variants.base import Autoencoder
 
 METRICS = ("euclidean", "cosine")
+MAX_K = 16             # neighbours a page shows at most: test precision is kept for k = 1..MAX_K
+TEST_QUERIES = 1000    # test images the test precision averages over (a seeded subsample)
 # A query batch with less matmul work than this (multiply-adds) runs on the calling thread alone:
 # one query over 60k 30-d codes is 1.8M, too little to share, and on a busy machine OpenMP threads
 # waiting for each other made its p95 several times worse (benchmarks/RESULTS.md, search rows).
@@ -148,6 +150,15 @@ def precision_by_k(index: CodeIndex, labels: np.ndarray, queries: np.ndarray, qu
     neighbours, _ = index.query(np.asarray(queries)[picked], max_k)
     column_means = label_matches(neighbours, labels, np.asarray(query_labels)[picked]).mean(0)  # (max_k,)
     return np.cumsum(column_means) / np.arange(1, neighbours.shape[1] + 1)
+
+
+def test_precisions(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, test_labels: np.ndarray
+                    ) -> dict[str, list[float]]:
+    """Test precision@1..MAX_K of ``test`` (codes or pixels, (N, D)) against ``train``, per distance, over
+    the page's seeded TEST_QUERIES: what the Search page shows beside each row, and what ``pretrain``
+    ships for a shipped model's codes and for a dataset's pixels."""
+    return {metric: precision_by_k(CodeIndex(metric).fit(train), train_labels, test, test_labels, MAX_K,
+                                   TEST_QUERIES).tolist() for metric in METRICS}
 
 
 def distance_text(distances: np.ndarray, metric: str) -> list[str]:

@@ -49,9 +49,17 @@ def test_pretrain_writes_cards_and_resumes(tiny_plan, tmp_path, digits):
 def test_selection_by_variant(tiny_plan, tmp_path):
     lines = []
     pretrain.run(variant="pca", root=tmp_path, device="cpu", log=lines.append)
-    assert lines[0].startswith("digits/pca-3:") and all("projection-" in line for line in lines[1:-1])
-    assert lines[-1] == "digits/pca-baseline: PCA baseline written"  # fitted with the largest shipped code
+    assert lines[0].startswith("digits/pca-3:") and all("projection-" in line for line in lines[1:-2])
+    assert lines[-2:] == ["digits/pca-baseline: PCA baseline written",  # fitted with the largest shipped code
+                          "digits/pixel-search.json: pixel search's test precisions written"]
     assert load(tmp_path / "digits" / "pca-baseline").model.latent_dim == 3
+    shipped = json.loads((tmp_path / "digits" / "pixel-search.json").read_text())["test_precision"]
+    metrics = json.loads((tmp_path / "digits" / "pca-3" / "card.json").read_text())["metrics"]
+    card = metrics["test_precision"]
+    assert set(shipped) == set(card) == {"euclidean", "cosine"} and len(shipped["cosine"]) == 16
+    # digits has fewer test images than the page's 1,000 queries: P@10 over all of them, as eval's
+    assert shipped["euclidean"][9] == pytest.approx(metrics["precision_at_10_pixels"], abs=2e-3)  # ties in order
+    assert card["euclidean"][9] == pytest.approx(metrics["precision_at_10"], abs=2e-3)
     assert not (tmp_path / "digits" / "ae-2").exists()
 
 

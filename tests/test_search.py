@@ -100,3 +100,21 @@ def test_cosine_distance_is_refused_below_three_dimensions_with_the_reason():
     assert "one angle" in search.refusal("cosine", 2) and "a sign" in search.refusal("cosine", 1)
     assert search.refusal("cosine", 3) is None
     assert search.refusal("euclidean", 1) is None and search.refusal("euclidean", 2) is None
+
+
+def test_shipped_test_precisions_are_used_only_for_the_data_they_were_measured_on(tmp_path):
+    import json
+
+    from explorer.gallery import PIXEL_SEARCH, shipped_test_precision
+    folder = tmp_path / "mine" / "ae-8"
+    folder.mkdir(parents=True)
+    (folder / "card.json").write_text(json.dumps({"metrics": {"fingerprint": "abc", "test_precision": {
+        "euclidean": [0.9] * 16}}}))
+    (tmp_path / "mine" / PIXEL_SEARCH).write_text(json.dumps({"fingerprint": "abc", "test_precision": {
+        "cosine": [0.5] * 16}}))
+    assert shipped_test_precision("pretrained:mine/ae-8", "abc", "euclidean", tmp_path) == [0.9] * 16
+    assert shipped_test_precision("pretrained:mine/ae-8", "other data", "euclidean", tmp_path) is None
+    assert shipped_test_precision("pretrained:mine/ae-8", "abc", "cosine", tmp_path) is None
+    assert shipped_test_precision("pixels:mine", "abc", "cosine", tmp_path) == [0.5] * 16
+    assert shipped_test_precision("pixels:mine", "xyz", "cosine", tmp_path) is None
+    assert shipped_test_precision("trained-here-123", "abc", "cosine", tmp_path) is None

@@ -20,12 +20,11 @@ from explorer import robustness, search
 from explorer.denoise import add_noise, noise_name, setting_name
 from explorer.noise import NOISE_TYPES
 from explorer.query import Query, class_name
-from explorer.search import METRICS, CodeIndex
+from explorer.gallery import shipped_test_precision
+from explorer.search import MAX_K, METRICS, TEST_QUERIES, CodeIndex
 from explorer.ui import cache, query, widgets
 
 SOURCES = ("test image", "training image", "upload", "draw")
-AVERAGE_QUERIES = 1000  # test images the averages are taken over (a seeded subsample)
-MAX_K = 16
 PER_LINE = 8  # found images to a line: at 1024 px wide, more squeeze their captions and buttons unreadable
 SOURCE_KEY, TRAIN_INDEX_KEY = "search.source", "search.train_index"
 LEVEL_STEPS = 20    # damage slider positions over the level's range
@@ -43,9 +42,14 @@ def pixel_index(fingerprint: str, metric: str, _dataset) -> CodeIndex:
 
 
 @st.cache_data(show_spinner="Searching for test images' neighbours…", max_entries=32)
-def precisions(index_key: str, metric: str, _index: CodeIndex, _queries: np.ndarray, _dataset) -> np.ndarray:
-    """(MAX_K,) test precision@1..MAX_K of ``_queries`` (the test codes or pixels) against ``_index``."""
-    return search.precision_by_k(_index, _dataset.y_train, _queries, _dataset.y_test, MAX_K, AVERAGE_QUERIES)
+def precisions(index_key: str, fingerprint: str, metric: str, _index: CodeIndex, _queries: Callable[[], np.ndarray],
+               _dataset) -> np.ndarray:
+    """(MAX_K,) test precision@1..MAX_K of ``_queries`` (the test codes or pixels) against ``_index``:
+    shipped with the gallery for its models and the datasets' pixels, else measured here."""
+    shipped = shipped_test_precision(index_key, fingerprint, metric)
+    if shipped is not None:
+        return np.asarray(shipped)
+    return search.precision_by_k(_index, _dataset.y_train, _queries(), _dataset.y_test, MAX_K, TEST_QUERIES)
 
 
 @st.cache_data(show_spinner="Damaging test images and searching for their neighbours…", max_entries=32)
@@ -54,21 +58,23 @@ def damaged_precisions(index_key: str, metric: str, noise: str, level: float, _i
     """(MAX_K,) test precision@1..MAX_K of the same test images as :func:`precisions`, damaged, encoded by
     ``_model`` (pixels when None) and searched in ``_index``."""
     return robustness.damaged_precision_by_k(_index, _dataset.y_train, _dataset.x_test, _dataset.y_test, noise,
-                                             level, MAX_K, _model, AVERAGE_QUERIES, NOISE_SEED)
+                                             level, MAX_K, _model, TEST_QUERIES, NOISE_SEED)
 
 
 def code_precisions(current, dataset, metric: str, damage: tuple[str, float] | None = None) -> np.ndarray:
     index, key = code_index(current.key, metric, current.model, dataset), f"codes:{current.key}"
     if damage is not None:
         return damaged_precisions(key, metric, *damage, index, current.model, dataset)
-    return precisions(key, metric, index, cache.codes(current.key, "test", current.model, dataset), dataset)
+    return precisions(current.key, dataset.fingerprint, metric, index,
+                      lambda: cache.codes(current.key, "test", current.model, dataset), dataset)
 
 
 def pixel_precisions(dataset, metric: str, damage: tuple[str, float] | None = None) -> np.ndarray:
-    index, key = pixel_index(dataset.fingerprint, metric, dataset), f"pixels:{dataset.fingerprint}"
+    index, key = pixel_index(dataset.fingerprint, metric, dataset), f"pixels:{dataset.name}"
     if damage is not None:
         return damaged_precisions(key, metric, *damage, index, None, dataset)
-    return precisions(key, metric, index, dataset.x_test.reshape(len(dataset.x_test), -1), dataset)
+    return precisions(key, dataset.fingerprint, metric, index, lambda: dataset.x_test.reshape(len(dataset.x_test), -1),
+                      dataset)
 
 
 def pick_query(current, dataset) -> Query | None:

@@ -1,6 +1,7 @@
 """Search: the training images nearest to a query, by the model's code and by raw pixels."""
 import streamlit as st
 
+from explorer import search
 from explorer.ui import query, side_jobs, state
 from explorer.ui import search_panels as panels
 
@@ -28,7 +29,7 @@ if current is not None:
         rows = [row for row in (panels.code_row(current, dataset, q, label, metric, k, damage),
                                 panels.pixel_row(dataset, q, label, metric, k, damage)) if row is not None]
         st.caption("Under each image: its class (✓ the query's, ✗ another, when the query's class is known) "
-                   f"and its distance. Test averages over {min(len(dataset.x_test), panels.AVERAGE_QUERIES)} "
+                   f"and its distance. Test averages over {min(len(dataset.x_test), search.TEST_QUERIES)} "
                    "test images" + (", damaged by the same noise at the same level" if damage else "")
                    + ". :material/search: under an image makes it the query.")
         if dataset.y_train is not None:  # after the results are drawn, for the distance on screen only
