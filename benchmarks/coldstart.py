@@ -87,15 +87,20 @@ def measure(path: str, timeout_s: float = 180.0, spy_path: Path | None = None) -
                 raise RuntimeError("the latent page raised: " + page.locator(EXCEPTION).first.inner_text()[:120])
             return {"seconds": drawn, "first_response_s": served, "url_path": path}
         finally:
-            if spy is not None:  # SIGINT makes py-spy write what it sampled
-                spy.send_signal(signal.SIGINT)
-                spy.wait(30)
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server, spy)
             browser.close()
+
+
+def stop(server: subprocess.Popen, spy: subprocess.Popen | None) -> None:
+    """End a measured server, and the py-spy sampling it (SIGINT makes py-spy write what it sampled)."""
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def _open(page, url: str, server: subprocess.Popen, deadline: float) -> float:

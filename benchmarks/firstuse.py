@@ -19,7 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.coldstart import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, ROOT, _free_port, where_time_goes, why_not
+from benchmarks.coldstart import (CHROMIUM, CHROMIUM_ARGS, EXCEPTION, ROOT, _free_port, stop, where_time_goes,
+                                  why_not)
 from benchmarks.common import Row, Sizes
 
 SECTION = "8 first use"
@@ -114,14 +115,7 @@ def walk(dataset: str, spy_path: Path | None = None) -> list[dict]:
                     step(f"first load {entry.variant}-{entry.latent_dim}", "Model",
                          lambda q=query: page.goto(f"{base}/model?{q}"))
         finally:
-            if spy is not None:
-                spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
-                spy.wait(30)
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server, spy)
             browser.close()
     return steps
 
