@@ -1,6 +1,8 @@
 """Pure functions returning figures and image mosaics; no Streamlit here."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -63,13 +65,26 @@ def loss_chart(history: list[dict]) -> go.Figure:
     return figure
 
 
-MAP_AXES = ("map axis 1", "map axis 2")
+# The axes of each kind of 2-D map (explorer.projection's methods), for its axis titles.
+MAP_AXES = {"raw": ("z0", "z1"), "pca": ("principal axis 1", "principal axis 2"),
+            "umap": ("UMAP axis 1", "UMAP axis 2")}
+# One colour per class, the same on every map and in the class key drawn once above them (tab10, then
+# its lighter half, so 20 classes stay apart).
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+                 "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+
+
+def class_name_of(class_names, label: int) -> str:
+    return str(class_names[label]) if len(class_names) else str(label)
 
 
 def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, title: str = "",
-                   height: int = 420, axis_titles: tuple[str, str] = MAP_AXES) -> go.Figure:
-    """(N, 2) points coloured by label, with class names in a legend laid out in rows under the plot
-    (a vertical legend beside a narrow plot becomes a scroll box on a projector), drawn with WebGL."""
+                   height: int = 420, axis_titles: tuple[str, str] = MAP_AXES["pca"],
+                   legend: bool = True) -> go.Figure:
+    """(N, 2) points coloured by label (:data:`CLASS_COLOURS`), drawn with WebGL. ``legend=False``
+    leaves the class names to one :func:`class_key` over several maps: under a map a third of a
+    projector's width wide, a legend of ten classes turns into a scroll box."""
     figure = go.Figure()
     if labels is None:
         figure.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers",
@@ -78,12 +93,20 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, t
         for label in np.unique(labels):
             mask = labels == label
             figure.add_trace(go.Scattergl(
-                x=points[mask, 0], y=points[mask, 1], mode="markers", marker=dict(size=5, opacity=0.8),
-                customdata=np.flatnonzero(mask), name=str(class_names[label]) if len(class_names) else str(label)))
+                x=points[mask, 0], y=points[mask, 1], mode="markers",
+                marker=dict(size=5, opacity=0.8, color=CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]),
+                customdata=np.flatnonzero(mask), name=class_name_of(class_names, int(label))))
     figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
-                         xaxis_title=axis_titles[0], yaxis_title=axis_titles[1],
-                         legend=dict(orientation="h", y=-0.15, itemsizing="constant"))
+                         xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], showlegend=legend,
+                         legend=dict(orientation="h", y=-0.2, itemsizing="constant"))
     return figure
+
+
+def class_key(labels: np.ndarray, class_names) -> str:
+    """HTML: a dot in each class's map colour and its name, for the classes in ``labels``."""
+    return " &nbsp; ".join(
+        f'<span style="white-space: nowrap"><span style="color:{CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]}">'
+        f"●</span> {html.escape(class_name_of(class_names, int(label)))}</span>" for label in np.unique(labels))
 
 
 def compare_bars(labels: list[str], ratios: list[float], precision: list[float | None],

@@ -28,3 +28,15 @@ def test_compare_bars_colour_models_by_whether_they_beat_pca():
     ratio, precision = figure.data
     assert list(ratio.marker.color) == ["#2ca02c", "#d62728"] and list(precision.x) == [0.8, 0.0]
     assert list(precision.text) == ["0.80", "n/a"]
+
+
+def test_maps_and_their_class_key_give_each_class_the_same_colour():
+    from explorer.plots import CLASS_COLOURS, class_key, latent_scatter
+    labels = np.array([2, 0, 2, 1])
+    figure = latent_scatter(np.zeros((4, 2)), labels, ("a", "b", "c<d"), legend=False)
+    assert [(t.name, t.marker.color) for t in figure.data] == [("a", CLASS_COLOURS[0]), ("b", CLASS_COLOURS[1]),
+                                                                ("c<d", CLASS_COLOURS[2])]
+    assert figure.layout.showlegend is False and figure.layout.xaxis.title.text
+    key = class_key(labels, ("a", "b", "c<d"))
+    assert key.index(CLASS_COLOURS[0]) < key.index(CLASS_COLOURS[1]) < key.index(CLASS_COLOURS[2])
+    assert "c&lt;d" in key  # names are escaped

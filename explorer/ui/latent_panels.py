@@ -19,7 +19,7 @@ from explorer import maps as core_maps
 from explorer import traverse
 from explorer.exports import codes_csv, codes_npz
 from explorer.maps import Map, Shown, code_methods
-from explorer.plots import latent_scatter
+from explorer.plots import MAP_AXES, class_key, latent_scatter
 from explorer.projection import DEFAULT_MAP_POINTS
 from explorer.query import Query, class_name
 from explorer.ui import cache, maps, query, widgets
@@ -78,7 +78,8 @@ def _on_select(chart_key: str, decodes: bool) -> None:
 
 def figure(m: Map, shown: Shown, dataset, marks: list[tuple[str, np.ndarray, str]]) -> go.Figure:
     """The map coloured by label, customdata = test index; ``marks``: (name, (2,) point, symbol) on top."""
-    fig = latent_scatter(m.points, shown.labels, dataset.class_names, m.title, height=380)
+    fig = latent_scatter(m.points, shown.labels, dataset.class_names, m.title, height=380,
+                         axis_titles=MAP_AXES[m.method], legend=False)
     for trace in fig.data:
         trace.customdata = shown.indices[np.asarray(trace.customdata, int)]
     for name, point, symbol in marks:
@@ -86,7 +87,7 @@ def figure(m: Map, shown: Shown, dataset, marks: list[tuple[str, np.ndarray, str
         # Out of the legend: a long extra entry turns plotly's horizontal class legend into a scrolled column.
         fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name, marker=marker,
                                  showlegend=False, hovertemplate=f"{name}<extra></extra>"))
-    fig.update_layout(legend=dict(orientation="h", y=-0.12, itemsizing="constant"), dragmode="lasso")
+    fig.update_layout(dragmode="lasso")
     return fig
 
 
@@ -110,6 +111,8 @@ def quality_text(m: Map, shown: Shown) -> str:
 
 def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decodes: bool) -> None:
     """The maps, then their scores: the charts go out before a map's first view computes its scores."""
+    if shown.labels is not None:
+        st.markdown(f"Classes: {class_key(shown.labels, dataset.class_names)}", unsafe_allow_html=True)
     scores = []
     for column, m, mark in zip(st.columns(len(all_maps)), all_maps, marks):
         key = f"latent.chart.{m.source}.{m.method}"
@@ -204,4 +207,5 @@ def exports(current, dataset, all_maps: list[Map], shown: Shown) -> None:
 
 def _html(all_maps: list[Map], title: str, shown: Shown, dataset) -> str:
     m = next(m for m in all_maps if m.title == title)
-    return figure(m, shown, dataset, []).to_html(include_plotlyjs=True, full_html=True)
+    # A map on its own, so it carries its own legend (on the page one class key serves all three).
+    return figure(m, shown, dataset, []).update_layout(showlegend=True).to_html(include_plotlyjs=True, full_html=True)
