@@ -49,10 +49,11 @@ def loss_chart(history: list[dict]) -> go.Figure:
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                            subplot_titles=("Training loss (mean over the epoch's batches)",
                                            "Test error (squared error per test image)"))
+    mode = "lines+markers" if len(epochs) <= 30 else "lines"  # a dot per epoch only while they stay apart
     for term in terms:
-        figure.add_trace(go.Scatter(x=epochs, y=[r.get(term) for r in history], mode="lines+markers",
+        figure.add_trace(go.Scatter(x=epochs, y=[r.get(term) for r in history], mode=mode,
                                     name=term_name(term)), row=1, col=1)
-    figure.add_trace(go.Scatter(x=epochs, y=[r.get("test_sq_err") for r in history], mode="lines+markers",
+    figure.add_trace(go.Scatter(x=epochs, y=[r.get("test_sq_err") for r in history], mode=mode,
                                 name=term_name("test_sq_err"), line=dict(color="black")), row=2, col=1)
     for previous, record in zip(history, history[1:]):
         if record["stage"] != previous["stage"]:
