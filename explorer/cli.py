@@ -5,13 +5,18 @@ Every user error exits with status 2 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 from explorer.config import Config
 from explorer.errors import ExplorerError
+
+
+SWITCHES = ("-h", "--help", "--replace-diverged")  # the options of train that take no value
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -63,11 +68,12 @@ def cmd_list(args) -> int:
 
 
 def cmd_train(args, config_cls) -> int:
-    from explorer.checkpoint import dataset_record, save
+    from explorer.checkpoint import check_target, dataset_record, is_checkpoint, save
     from explorer.data import load_dataset
     from explorer.metrics import evaluate
     from explorer.recipes import config_for
     from explorer.training import train
+    check_target(args.out)  # a file, a foreign folder or an unwritable place is refused before training
     dataset = load_dataset(args.dataset, args.data_dir)
     given = config_values(args, config_cls)
     config = config_for(args.variant, dataset.input_shape, len(dataset.x_train), given.get("latent_dim")).replace(**given)
@@ -76,12 +82,23 @@ def cmd_train(args, config_cls) -> int:
                     callbacks=[TqdmProgress()], precision=args.precision)
     metrics = {**evaluate(trainer.model, dataset), "train_seconds": round(time.perf_counter() - started, 2),
                "device": str(trainer.device), "precision": args.precision, "seed": args.seed}
-    save(trainer.model, args.out, dataset_record(dataset), trainer.history, metrics)
+    out = Path(args.out)
     if trainer.message:
         print(trainer.message, file=sys.stderr)
-    print(f"saved {args.out}: test squared error {metrics['test_sq_err_per_image']:.3f} per image "
+    if trainer.status == "diverged" and is_checkpoint(out) and not args.replace_diverged:
+        out = _free_name(out, "diverged")
+        print(f"kept the earlier checkpoint in {args.out}, as this run diverged; pass --replace-diverged to "
+              "replace it", file=sys.stderr)
+    save(trainer.model, out, dataset_record(dataset), trainer.history, metrics)
+    print(f"saved {out}: test squared error {metrics['test_sq_err_per_image']:.3f} per image "
           f"(PCA-{config.latent_dim}: {metrics['pca_sq_err_per_image']:.3f})")
     return 1 if trainer.status == "diverged" else 0
+
+
+def _free_name(folder: Path, suffix: str) -> Path:
+    """``<folder>-<suffix>``, or with -2, -3... the first name that nothing uses."""
+    candidates = (folder.with_name(f"{folder.name}-{suffix}{'' if n == 1 else f'-{n}'}") for n in itertools.count(1))
+    return next(c for c in candidates if not c.exists() and not c.is_symlink())
 
 
 def cmd_eval(args) -> int:
@@ -169,7 +186,11 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
                        help="bf16: autocast matmuls to bfloat16, about 2x faster where the hardware has it "
                             "(AVX512-BF16/AMX CPUs, recent GPUs); weights stay float32")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", required=True, help="checkpoint folder to write")
+    train.add_argument("--out", required=True, help="checkpoint folder to write: a new or empty folder, or a "
+                                                    "checkpoint to replace (a file or any other folder is refused)")
+    train.add_argument("--replace-diverged", action="store_true",
+                       help="let a run that diverged replace the checkpoint in --out (otherwise it is saved "
+                            "beside it, as <out>-diverged)")
     config_cls = _train_config_class(argv)
     if config_cls is not None:
         add_config_flags(train, config_cls)
@@ -208,14 +229,14 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
 
 def _train_config_class(argv: Sequence[str]) -> type[Config] | None:
     """The config class of the variant ``train`` is given, so its fields become flags. Every option of
-    ``train`` takes one value, so the variant is the first word after ``train`` that is neither an
-    option nor an option's value, wherever it stands (``train --dataset digits ae``)."""
+    ``train`` but :data:`SWITCHES` takes one value, so the variant is the first word after ``train`` that
+    is neither an option nor an option's value, wherever it stands (``train --dataset digits ae``)."""
     from explorer.registry import get_variant
     if "train" not in argv:
         return None
     words = iter(argv[argv.index("train") + 1:])
     for word in words:
-        if word in ("-h", "--help"):
+        if word in SWITCHES:
             continue
         if word.startswith("-"):
             if "=" not in word:

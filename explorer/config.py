@@ -7,11 +7,14 @@ an ``--flag`` in ``python -m explorer train`` and a widget in the Streamlit form
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.errors import ConfigError
+from explorer.errors import ConfigError, shown
+
+MAX_TEXT = 200  # characters in a text field ("1000,500,250"): bounds the layers a hidden list can ask for
 
 
 def param(default: Any, *, help: str, label: str | None = None, min: float | None = None,
@@ -61,9 +64,14 @@ class Config:
             if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
                 object.__setattr__(self, spec.name, value)
-            if not isinstance(value, spec.type):
+            # bool is an int to Python, but true is no width and 1 is no switch
+            if not isinstance(value, spec.type) or isinstance(value, bool) != (spec.type is bool):
                 raise ConfigError(f"{type(self).__name__}.{spec.name} must be {spec.type.__name__}, "
-                                  f"got {value!r}")
+                                  f"got {shown(value)}")
+            if spec.type is float and not math.isfinite(value):  # NaN passes every comparison below
+                raise ConfigError(f"{spec.name}={value} is not a finite number")
+            if spec.type is str and len(value) > MAX_TEXT:
+                raise ConfigError(f"{spec.name} is {len(value):,} characters long, over the limit of {MAX_TEXT}")
             if spec.choices is not None and value not in spec.choices:
                 raise ConfigError(f"{spec.name}={value!r} is not one of {', '.join(map(str, spec.choices))}")
             if spec.min is not None and value < spec.min:
@@ -84,10 +92,12 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "Config":
+        if not isinstance(values, dict):
+            raise ConfigError(f"a {cls.__name__} must be an object of field values, got {shown(values)}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown {cls.__name__} fields: {shown(sorted(unknown))}")
         return cls(**values)
 
     def replace(self, **changes) -> "Config":

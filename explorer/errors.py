@@ -22,3 +22,14 @@ class DeviceError(ExplorerError):
 
 class ConfigError(ExplorerError):
     """A configuration value is unknown or out of its bounds."""
+
+
+def one_line(error: BaseException) -> str:
+    """A library's error message on one short line, for quoting inside ours."""
+    return " ".join(str(error).split())[:200]
+
+
+def shown(value: object) -> str:
+    """A value read from a file, for a one-line message: on one line and cut short, as it can hold anything."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -6,13 +6,13 @@ MNIST, or the reverse) unless the user says otherwise.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from explorer.data.images import IMAGE_ERRORS, open_bounded
 from explorer.errors import DataError
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 POLARITIES = ("auto", "as it is", "inverted")
 POLARITY_SAMPLE = 2000  # training images whose mean tells the dataset's background
 BLANK_RANGE = 0.05      # a drawing whose pixels span less than this has no stroke yet
+QUERY_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")  # the Search page's uploader takes these, no other decoder runs
 
 
 @dataclass
@@ -44,17 +45,16 @@ def to_dataset_format(picture: Image.Image, input_shape: tuple[int, int, int]) -
 
 def image_from_bytes(data: bytes, input_shape: tuple[int, int, int], name: str = "upload") -> np.ndarray:
     """An uploaded file's bytes -> (C, H, W) in the dataset's format. A file that is no image, a
-    damaged one or one too large to decode safely raises :class:`DataError` with one plain sentence
-    (PIL's own messages name the in-memory stream, ``<_io.BytesIO object at 0x...>``)."""
+    damaged one or one too large to decode safely (its width x height is checked from the header,
+    before PIL allocates the pixels) raises :class:`DataError` with one plain sentence (PIL's own
+    messages name the in-memory stream, ``<_io.BytesIO object at 0x...>``)."""
     try:
-        with Image.open(io.BytesIO(data)) as picture:
+        with open_bounded(data, name, QUERY_FORMATS) as picture:
             picture.load()
             return to_dataset_format(picture, input_shape)
     except UnidentifiedImageError:
         problem = "is not an image file this app can read"
-    except Image.DecompressionBombError:
-        problem = "has too many pixels to open safely"
-    except (OSError, SyntaxError, ValueError):
+    except IMAGE_ERRORS:
         problem = "is damaged (its image data is cut short or corrupt)"
     raise DataError(f"{name} {problem}: upload a PNG or JPEG image.")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from explorer.errors import ConfigError
+from explorer.limits import check_model_size
 
 if TYPE_CHECKING:
     from explorer.config import AutoencoderConfig
@@ -93,4 +94,6 @@ def build(name: str, config: "AutoencoderConfig | None" = None, *, input_shape: 
     config = config if config is not None else spec.config_cls()
     if not isinstance(config, spec.config_cls):
         raise ConfigError(f"{name} needs a {spec.config_cls.__name__}, got {type(config).__name__}")
-    return spec.model_cls(config, tuple(int(d) for d in input_shape), int(n_classes))
+    input_shape, n_classes = tuple(int(d) for d in input_shape), int(n_classes)
+    check_model_size(spec.model_cls, config, input_shape, n_classes)  # before any weight is allocated
+    return spec.model_cls(config, input_shape, n_classes)

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from explorer.errors import DataError
+from explorer.limits import MAX_DATASET_BYTES
 
 DEFAULT_MAX_BYTES = 200 * 1024**2  # uploads larger than this (uncompressed) are refused
 TEST_FRACTION = 0.2
@@ -140,6 +141,14 @@ def size_limit_error(file: object, size: int, limit: int) -> DataError:
     """The one message for every size guard (uploads, archives, IDX headers)."""
     return DataError(f"{file}: {size:,} bytes uncompressed exceeds the {limit:,}-byte limit; "
                      "if you trust the file, load it with a larger max_bytes")
+
+
+def check_float32_size(file: object, n_values: int) -> None:
+    """Refuse data whose pixels, as the float32 every model reads, would exceed the dataset limit;
+    called with the count a header declares, before anything is read."""
+    if n_values * 4 > MAX_DATASET_BYTES:
+        raise DataError(f"{file}: its {n_values:,} values take {n_values * 4:,} bytes as float32, over the "
+                        f"{MAX_DATASET_BYTES:,}-byte limit; use fewer or smaller images")
 
 
 def labels_to_classes(labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from explorer.data.dataset import DEFAULT_MAX_BYTES, size_limit_error
+from explorer.data.dataset import DEFAULT_MAX_BYTES, check_float32_size, size_limit_error
 from explorer.errors import DataError
 
 IDX_TYPES = {
@@ -32,8 +32,9 @@ def read_idx(path: str | Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> 
     """The array stored in an IDX file, native byte order, shape as its header declares.
 
     Refuses (with :class:`DataError`) a wrong magic number, a header declaring more than
-    ``max_bytes`` of data (None: no limit), a file shorter or longer than its header declares,
-    and corrupt gzip data.
+    ``max_bytes`` of data (None: no limit) or more values than a dataset may hold as float32
+    (:data:`~explorer.limits.MAX_DATASET_BYTES`, always), a file shorter or longer than its header
+    declares (an uncompressed one before anything is allocated), and corrupt gzip data.
     """
     path = Path(path)
     if not path.is_file():
@@ -44,6 +45,9 @@ def read_idx(path: str | Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> 
             n_bytes = math.prod(shape) * dtype.itemsize
             if max_bytes is not None and n_bytes > max_bytes:
                 raise size_limit_error(path, n_bytes, max_bytes)
+            check_float32_size(path, math.prod(shape))  # what the images become, even from trusted files
+            if not _is_gzip(path):  # its length is known: refuse a wrong one before allocating
+                _check_length(path, path.stat().st_size, header_bytes + n_bytes, shape)
             array = _read_payload(stream, path, dtype, shape, header_bytes)
     except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"{path}: corrupt or unreadable ({error}); download or copy the file "
@@ -110,13 +114,18 @@ def _read_payload(stream: BinaryIO, path: Path, dtype: np.dtype, shape: tuple[in
     while found < expected:
         n_read = stream.readinto(buffer[found:found + _CHUNK])
         if not n_read:
-            raise DataError(f"{path}: truncated: expected {header_bytes + expected} bytes, "
-                            f"found {header_bytes + found}")
+            break
         found += n_read
-    if stream.read(1):
-        raise DataError(f"{path}: has data after the {header_bytes + expected} bytes its header "
-                        f"declares (shape {shape}); the file is damaged or not an IDX file")
+    _check_length(path, header_bytes + found + len(stream.read(1)), header_bytes + expected, shape)
     return array
+
+
+def _check_length(path: Path, found: int, declared: int, shape: tuple[int, ...]) -> None:
+    if found < declared:
+        raise DataError(f"{path}: truncated: expected {declared} bytes, found {found}")
+    if found > declared:
+        raise DataError(f"{path}: has data after the {declared} bytes its header declares (shape {shape}); "
+                        "the file is damaged or not an IDX file")
 
 
 def read_idx_pair(images_path: Path, labels_path: Path | None, *,

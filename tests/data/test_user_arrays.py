@@ -107,7 +107,7 @@ def test_npz_label_count_mismatch_refused(tmp_path):
 
 
 def test_npz_pickled_objects_are_never_loaded(tmp_path):
-    refused(save_npz(tmp_path, x=np.array([{"a": 1}, None], dtype=object)), "not a readable .npz")
+    refused(save_npz(tmp_path, x=np.array([{"a": 1}, None], dtype=object)), "pickled data", "never loaded")
 
 
 def test_npz_single_image_refused(tmp_path):
@@ -173,7 +173,7 @@ def test_unsupported_file_type(tmp_path):
 
 
 def test_zip_member_read_is_capped_even_if_headers_lie(tmp_path):
-    from explorer.data.user import read_member_capped
+    from explorer.data.images import read_member_capped
     path = tmp_path / "a.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("big.png", bytes(5000))
