@@ -19,32 +19,44 @@ def n_steps(worker, tmp_path_factory) -> int:
     return steps
 
 
+@pytest.fixture(scope="module")
+def single_kills(worker, tmp_path_factory, n_steps) -> dict[int, dict]:
+    """For each step of a save: what a kill there left, what loaded, and what a clean save made of it."""
+    folder = tmp_path_factory.mktemp("single")
+    return {step: scenario(worker, folder, step) for step in range(1, n_steps + 1)}
+
+
 def scenario(worker, tmp_path, *steps) -> dict:
     outcome = worker.call(SAVE, tmp_path / "ckpts" / "m", list(steps))
     assert outcome.crash is None and outcome.error is None, outcome
     return outcome.result
 
 
-def test_kill_at_every_step_of_a_save(worker, tmp_path, n_steps):
-    for step in range(1, n_steps + 1):
-        result = scenario(worker, tmp_path, step)
+def test_kill_at_every_step_of_a_save(single_kills):
+    for step, result in single_kills.items():
         assert result["killed"] == [True], step
         # the previous version (1) or, once the swap is done, the new one (2): never a half-written one
         assert result["loaded"] in (1.0, 2.0), (step, result)
         assert result["after_clean_save"] == 9.0 and result["finally"] == ["m"], (step, result)
 
 
-def test_a_save_killed_between_its_renames_leaves_the_previous_checkpoint_loadable(worker, tmp_path, n_steps):
-    states = {step: scenario(worker, tmp_path, step) for step in range(1, n_steps + 1)}
-    between = [step for step, result in states.items() if _between_renames(result)]
+def test_a_save_killed_between_its_renames_leaves_the_previous_checkpoint_loadable(single_kills):
+    between = [step for step, result in single_kills.items() if _between_renames(result)]
     assert between, "no kill left the swap half done"
-    assert all(states[step]["loaded"] == 1.0 for step in between)
+    assert all(single_kills[step]["loaded"] == 1.0 for step in between)
+
+
+def test_a_half_written_checkpoint_is_never_loaded(single_kills):
+    staged = [step for step, result in single_kills.items() if result["staged"]]
+    assert staged, "no kill left a half-written file"
+    assert all(single_kills[step]["loaded"] == 1.0 for step in staged)
 
 
 @pytest.mark.parametrize("first", ["between renames", "mid-write"])
-def test_two_kills_in_a_row(worker, tmp_path, n_steps, first):
+def test_two_kills_in_a_row(worker, tmp_path, single_kills, n_steps, first):
     """A second save killed at any of its steps, its recovery of the first kill's leftovers included."""
-    first_step = _first_step(worker, tmp_path, n_steps, first)
+    test = _between_renames if first == "between renames" else lambda result: bool(result["staged"])
+    first_step = next(step for step, result in single_kills.items() if test(result))
     for second in range(1, n_steps + 3):
         result = scenario(worker, tmp_path, first_step, second)
         assert result["loaded"] in (1.0, 2.0, 3.0), (first_step, second, result)
@@ -58,16 +70,6 @@ def test_two_kills_at_every_pair_of_steps(worker, tmp_path, n_steps):
             result = scenario(worker, tmp_path, first, second)
             assert result["loaded"] in (1.0, 2.0, 3.0), (first, second, result)
             assert result["after_clean_save"] == 9.0 and result["finally"] == ["m"], (first, second, result)
-
-
-def _first_step(worker, tmp_path, n_steps: int, kind: str) -> int:
-    """The step whose kill leaves no checkpoint folder, only its old copy ("between renames"), or the
-    first that leaves a staged file with some of its bytes ("mid-write")."""
-    for step in range(1, n_steps + 1):
-        result = scenario(worker, tmp_path, step)
-        if _between_renames(result) if kind == "between renames" else bool(result["staged"]):
-            return step
-    raise AssertionError(f"no step is {kind}")
 
 
 def _between_renames(result: dict) -> bool:
