@@ -157,3 +157,19 @@ def _kill_at_step(module, step: int) -> list[int]:
     for owner, name in ((os, "rename"), (os, "fsync"), (shutil, "rmtree"), (module.tempfile, "mkdtemp")):
         setattr(owner, name, counted(getattr(owner, name)))
     return count
+
+
+# --- the app's Model page ----------------------------------------------------------------------
+
+def app_uploads(uploads: list[list]) -> list[dict]:
+    """Uploads ``[uploader key, button key, [paths]]`` made one after another on the Model page of one
+    app session, as a user would: the errors and exceptions shown after each."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=180).run()
+    seen = []
+    for uploader, button, paths in uploads:
+        at.file_uploader(key=uploader).set_value([(Path(p).name, Path(p).read_bytes(), "application/octet-stream")
+                                                  for p in paths])
+        at.run().button(key=button).click().run()
+        seen.append({"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception]})
+    return seen
