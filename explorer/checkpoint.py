@@ -92,13 +92,13 @@ def check_target(folder: str | Path) -> None:
     """Refuse, before any work, a save target that would lose data or cannot be written: a file, a
     link, a folder holding anything but a checkpoint, or a place this process may not write."""
     folder = Path(folder)
-    what = "a link" if folder.is_symlink() else "a file" if folder.exists() and not folder.is_dir() else None
-    if what is None and folder.is_dir() and any(folder.iterdir()) and not is_checkpoint(folder):
-        what = "a folder that holds other files"
-    if what:
-        raise CheckpointError(f"{folder} is {what}, not a checkpoint folder, and is left as it is; name a new "
-                              "folder, or an empty one, to save into")
     try:
+        what = "a link" if folder.is_symlink() else "a file" if folder.exists() and not folder.is_dir() else None
+        if what is None and folder.is_dir() and any(folder.iterdir()) and not is_checkpoint(folder):
+            what = "a folder that holds other files"
+        if what:
+            raise CheckpointError(f"{folder} is {what}, not a checkpoint folder, and is left as it is; name a new "
+                                  "folder, or an empty one, to save into")
         atomic_folder.writable_parent(folder)
     except OSError as error:
         raise CheckpointError(f"cannot save to {folder}: its folder cannot be written to ({one_line(error)}); "
@@ -221,7 +221,7 @@ def _parse_config(config_json: bytes, origin: str) -> dict[str, Any]:
     if record.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{origin}: checkpoint format {shown(record.get('format_version'))} is not "
                               f"supported (this version reads {FORMAT_VERSION})")
-    problem = record_problem(record)
+    problem = _record_problem(record)
     if problem:
         raise CheckpointError(f"{origin}: {CONFIG} is malformed: {problem}; save the model again with this app")
     return record
@@ -236,7 +236,7 @@ _DATASET_FIELDS = {"name": (str, True), "input_shape": (list, True), "source": (
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def record_problem(record: dict[str, Any]) -> str | None:
+def _record_problem(record: dict[str, Any]) -> str | None:
     """What is wrong with a parsed config.json, or None; the config's own fields are checked later
     by its class (:meth:`explorer.config.Config.from_dict`), with the bounds the CLI and forms use."""
     problem = _fields_problem(record, _FIELDS, "") or _fields_problem(record["dataset"], _DATASET_FIELDS, "dataset.")

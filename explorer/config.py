@@ -62,7 +62,7 @@ class Config:
         for spec in self.field_specs():
             value = getattr(self, spec.name)
             if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
+                value = float(value) if abs(value) < 2**1023 else math.inf  # float() of a longer int overflows
                 object.__setattr__(self, spec.name, value)
             # bool is an int to Python, but true is no width and 1 is no switch
             if not isinstance(value, spec.type) or isinstance(value, bool) != (spec.type is bool):

@@ -10,7 +10,7 @@ import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -35,7 +35,11 @@ class Header:
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-def read_npz(path: Path, keys: tuple[str, ...], max_bytes: int, check=None) -> tuple[dict[str, np.ndarray], list[str]]:
+Check = Callable[[dict[str, Header]], None]  # refuses, from the headers alone, what a caller cannot take
+
+
+def read_npz(path: Path, keys: tuple[str, ...], max_bytes: int, check: Check | None = None
+             ) -> tuple[dict[str, np.ndarray], list[str]]:
     """The arrays named ``keys`` that ``path`` holds, and the names of all its arrays.
 
     Refused with :class:`DataError` before reading any data: a damaged archive, more than ``max_bytes``
@@ -52,7 +56,8 @@ def read_npz(path: Path, keys: tuple[str, ...], max_bytes: int, check=None) -> t
         raise DataError(f"{path}: not a readable .npz ({one_line(error)}); save it with np.savez") from None
 
 
-def _read_arrays(archive: zipfile.ZipFile, path: Path, keys: tuple[str, ...], max_bytes: int, check):
+def _read_arrays(archive: zipfile.ZipFile, path: Path, keys: tuple[str, ...], max_bytes: int,
+                 check: Check | None) -> tuple[dict[str, np.ndarray], list[str]]:
     members = {n[:-4]: archive.getinfo(n) for n in archive.namelist() if n.endswith(".npy")}
     present = [key for key in keys if key in members]
     headers = {}

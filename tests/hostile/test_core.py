@@ -176,6 +176,7 @@ MALFORMED = [
     (_set("config.latent_dim", 10**30), "above its maximum"),
     (_set("config.lr", float("nan")), "not a finite number"),
     (_set("config.lr", float("inf")), "not a finite number"),
+    (_set("config.lr", 10**400), "not a finite number"),
     (_set("config.recon_loss", {"a": [1, 2]}), "recon_loss must be str"),
     (_set("config.evil", 1), "unknown DeepAEConfig fields"),
     (_set("config", [1, 2]), "field config must be a dict"),
