@@ -58,15 +58,21 @@ def lie_about_sizes(path: Path, declared: int = 0xFFFFFFF0) -> Path:
     return path
 
 
-def png(width: int, height: int) -> bytes:
-    """A black 1-bit PNG of ``width`` x ``height``, compressed row by row: 12000 x 12000 is ~20 kB."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
+def png(width: int, height: int, text_bytes: int = 0) -> bytes:
+    """A black 1-bit PNG of ``width`` x ``height``, compressed row by row: 12000 x 12000 is ~20 kB;
+    with a compressed text chunk (zTXt) that inflates to ``text_bytes`` if asked."""
     compressor, row = zlib.compressobj(9), bytes(1 + (width + 7) // 8)  # filter byte, then the bits
     idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    header = _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+    if text_bytes:
+        compressor = zlib.compressobj(9)
+        text = b"".join(compressor.compress(bytes(1 << 20)) for _ in range(text_bytes >> 20)) + compressor.flush()
+        header += _chunk(b"zTXt", b"Comment\0\0" + text)
+    return b"\x89PNG\r\n\x1a\n" + header + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def image_bytes(size=(8, 8), mode="L", kind="PNG", value=128) -> bytes:

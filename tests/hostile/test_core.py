@@ -68,6 +68,14 @@ def test_query_png_with_too_many_pixels(worker, tmp_path, width, height):
     refused(worker.call("tests.hostile.cases:query_image", path), "DataError", "bomb.png", "too many pixels")
 
 
+def test_png_whose_text_chunk_inflates_past_pils_bound(worker, tmp_path):
+    path = tmp_path / "text.png"
+    path.write_bytes(files.png(8, 8, text_bytes=2**25))  # 32 kB on disk, 32 times PIL's text chunk limit
+    refused(worker.call("tests.hostile.cases:query_image", path), "DataError", "text.png", "is damaged")
+    zipped = files.write_zip(tmp_path / "text.zip", {"a.png": path.read_bytes(), "b.png": files.image_bytes()})
+    refused(worker.call("tests.hostile.cases:load_data", zipped), "DataError", "a.png", "Decompressed")
+
+
 def test_query_jpeg_declaring_too_many_pixels(worker, tmp_path):
     path = tmp_path / "bomb.jpg"
     path.write_bytes(files.jpeg_declaring(65000, 65000))
@@ -108,12 +116,20 @@ def test_image_zip_members_declaring_four_gigabytes(worker, tmp_path):
     refused(worker.call("tests.hostile.cases:load_data", path), "DataError", "lies.zip", "exceeds")
 
 
-@pytest.mark.parametrize("suffix", [".zip", ".npz"])
-def test_archives_with_more_members_than_the_limit(worker, tmp_path, suffix):
+@pytest.mark.parametrize("suffix, module, entry, error", [
+    (".zip", "explorer.data.images", "load_data", "DataError"), (".npz", "explorer.data.npz", "load_data", "DataError"),
+    (".zip", "explorer.checkpoint", "load_checkpoint_zip", "CheckpointError")])
+def test_archives_with_more_members_than_the_limit(worker, tmp_path, suffix, module, entry, error):
     path = files.write_zip(tmp_path / f"many{suffix}", {f"{i}.png": b"" for i in range(11)})
-    module = "explorer.data.images" if suffix == ".zip" else "explorer.data.npz"
-    refused(worker.call("tests.hostile.cases:with_limit", module, "MAX_FILES", 10, "load_data", path),
-            "DataError", "more than 10 files")
+    refused(worker.call("tests.hostile.cases:with_limit", module, "MAX_FILES", 10, entry, path), error,
+            "more than 10 files")
+
+
+def test_idx_labels_declaring_more_than_the_limit(worker, tmp_path):
+    (tmp_path / "x-images-idx3-ubyte").write_bytes(files.idx_header((4, 8, 8)) + bytes(256))
+    (tmp_path / "x-labels-idx1-ubyte").write_bytes(files.idx_header((2**32 - 1,)))
+    refused(worker.call("tests.hostile.cases:load_data", tmp_path / "x-images-idx3-ubyte"), "DataError",
+            "x-labels-idx1-ubyte", "limit")
 
 
 @pytest.mark.parametrize("hidden", ["1000000000", "5000000", "4000,4000,4000"])

@@ -219,6 +219,15 @@ def test_checkpoint_folder_with_weights_missing(worker, tmp_path, good_checkpoin
     refused(worker.call("tests.hostile.cases:load_checkpoint", folder), "CheckpointError", "not a checkpoint folder")
 
 
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom"])
+def test_checkpoint_weights_that_are_links_to_endless_devices(worker, tmp_path, good_checkpoint, target):
+    folder = spoiled(good_checkpoint, tmp_path, lambda r: None)
+    (folder / WEIGHTS).unlink()
+    (folder / WEIGHTS).symlink_to(target)
+    refused(worker.call("tests.hostile.cases:load_checkpoint", folder, timeout=60), "CheckpointError",
+            "not a checkpoint folder")
+
+
 def test_checkpoint_files_that_are_fifos(worker, tmp_path, good_checkpoint):
     folder = spoiled(good_checkpoint, tmp_path, lambda r: None)
     (folder / CONFIG).unlink()
