@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 LIMITS = {WEIGHTS: MAX_WEIGHTS_BYTES, CONFIG: MAX_CONFIG_BYTES}
+# What a saved weight may be: float32 as trained, float16/bfloat16 when stored smaller (weights_dtype),
+# float64 and integer or boolean buffers as a model may hold them.
+STORED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int32,
+                 torch.uint8, torch.bool)
 
 
 @dataclass
@@ -203,12 +207,15 @@ def _load_record(record: dict[str, Any], weights: bytes, origin: str, device) ->
 
 
 def _check_tensors(tensors: dict[str, torch.Tensor], origin: str) -> None:
-    """Weights are real numbers and finite: a complex or NaN tensor would load, then spoil every output."""
+    """Weights are stored as this app stores them and are finite: a complex, float8 or NaN tensor would
+    load (torch converts), then spoil every output."""
     for name, tensor in tensors.items():
-        if tensor.is_complex() or (tensor.is_floating_point() and not torch.isfinite(tensor).all()):
-            kind = "complex" if tensor.is_complex() else "NaN or infinite"
-            raise CheckpointError(f"{origin}: weight {name} holds {kind} values; retrain the model (a smaller "
-                                  "learning rate avoids NaN)")
+        if tensor.dtype not in STORED_DTYPES:
+            raise CheckpointError(f"{origin}: weight {name} is stored as {tensor.dtype}, which this app never "
+                                  "writes; save the model again with this app")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{origin}: weight {name} holds NaN or infinite values; retrain the model (a "
+                                  "smaller learning rate avoids NaN)")
 
 
 def _parse_config(config_json: bytes, origin: str) -> dict[str, Any]:

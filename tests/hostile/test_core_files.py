@@ -175,7 +175,9 @@ DAMAGED_WEIGHTS = [
     ("garbage", lambda good: os.urandom(4096), "not a valid safetensors file"),
     ("pickle", lambda good: pickle.dumps({"a": 1}), "not a valid safetensors file"),
     ("nan", lambda good: _tensors(good, lambda t: t.fill_(float("nan"))), "NaN or infinite"),
-    ("complex", lambda good: _tensors(good, lambda t: t.to(torch.complex64)), "complex"),
+    ("complex", lambda good: _tensors(good, lambda t: t.to(torch.complex64)), "stored as torch.complex64"),
+    ("float8", lambda good: _tensors(good, lambda t: t.to(torch.float8_e4m3fn)), "stored as torch.float8_e4m3fn"),
+    ("infinite half", lambda good: _tensors(good, lambda t: t.half().fill_(float("inf"))), "NaN or infinite"),
     ("wrong shape", lambda good: _tensors(good, lambda t: t[:1]), "do not match a deep_ae"),
 ]
 
