@@ -34,6 +34,7 @@ class Outcome:
     stdout: str = ""
     stderr: str = ""
     peak_mb: float = 0.0
+    files_unchanged: bool | None = None  # whether every file under the test's tmp_path is as it was
 
 
 class Worker:
@@ -74,9 +75,22 @@ def worker(tmp_path_factory):
     worker.close()
 
 
+@pytest.fixture
+def call(worker, tmp_path):
+    """``worker.call`` that also records whether the case left every file under ``tmp_path`` as it was."""
+    def call(target: str, *args, **kwargs) -> Outcome:
+        before = snapshot(tmp_path)
+        outcome = worker.call(target, *args, **kwargs)
+        outcome.files_unchanged = snapshot(tmp_path) == before
+        return outcome
+    return call
+
+
 def refused(outcome: Outcome, error: str, *expected: str) -> str:
-    """The case ended in one ``error`` whose one-line message holds ``expected``, under the RSS bound."""
+    """The case ended in one ``error`` whose one-line message holds ``expected``, under the RSS bound,
+    and no earlier file was moved, replaced or changed."""
     assert outcome.crash is None, outcome.crash
+    assert outcome.files_unchanged is not False, "the case changed files under tmp_path"
     assert outcome.error == error, outcome
     assert "\n" not in outcome.message and "Traceback" not in outcome.message + outcome.stderr
     for text in expected:
@@ -86,8 +100,10 @@ def refused(outcome: Outcome, error: str, *expected: str) -> str:
 
 
 def cli_refused(outcome: Outcome, *expected: str) -> str:
-    """``python -m explorer`` ended with exit status 2 and one line on stderr, under the RSS bound."""
+    """``python -m explorer`` ended with exit status 2 and one line on stderr, under the RSS bound, and
+    no earlier file was moved, replaced or changed."""
     assert outcome.crash is None, outcome.crash
+    assert outcome.files_unchanged is not False, "the case changed files under tmp_path"
     assert outcome.result == 2 or outcome.exit == 2, outcome
     lines = outcome.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in outcome.stderr, outcome.stderr
@@ -97,12 +113,19 @@ def cli_refused(outcome: Outcome, *expected: str) -> str:
     return lines[0]
 
 
-def snapshot(path: Path) -> dict[str, str]:
-    """Every file under ``path`` (or ``path`` itself) by relative name, with its sha256: equal
-    snapshots mean nothing was moved, replaced or changed."""
+def snapshot(path: Path) -> dict[str, object]:
+    """Every file under ``path`` (or ``path`` itself) by relative name, with its sha256 (size and mtime
+    for a sparse giant): equal snapshots mean nothing was moved, replaced or changed."""
     path = Path(path)
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return {str(p.relative_to(path.parent)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return {str(p.relative_to(path.parent)): _fingerprint(p) for p in files}
+
+
+def _fingerprint(path: Path) -> object:
+    status = path.stat()
+    if status.st_size > 2**26:
+        return status.st_size, status.st_mtime_ns
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="session")

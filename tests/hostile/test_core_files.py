@@ -18,63 +18,63 @@ import torch
 
 from explorer.checkpoint import CONFIG, WEIGHTS
 from tests.hostile import files
-from tests.hostile.conftest import refused, snapshot, spoiled, with_weights
+from tests.hostile.conftest import refused, spoiled, with_weights
 
 
 # --- 3. zip traversal and links: nothing is read or written outside -----------------------------
 
 @pytest.mark.parametrize("name", ["../../evil.png", "/tmp/evil.png", "cats/../../evil.png", "..\\evil.png"])
-def test_image_zip_members_named_outside_the_archive(worker, tmp_path, name):
+def test_image_zip_members_named_outside_the_archive(call, tmp_path, name):
     path = files.write_zip(tmp_path / "trip.zip", {name: files.image_bytes(), "b.png": files.image_bytes()})
-    before = snapshot(tmp_path)
-    refused(worker.call("tests.hostile.cases:load_data", path), "DataError", "named outside the archive")
-    assert snapshot(tmp_path) == before and not Path("/tmp/evil.png").exists()
+    refused(call("tests.hostile.cases:load_data", path), "DataError", "named outside the archive")
+    assert not any(p.exists() for p in (Path("/tmp/evil.png"), tmp_path.parent / "evil.png",
+                                        tmp_path.parents[1] / "evil.png"))
 
 
-def test_image_zip_member_that_is_a_link(worker, tmp_path):
+def test_image_zip_member_that_is_a_link(call, tmp_path):
     link = zipfile.ZipInfo("a.png")
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
     path = tmp_path / "link.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(link, "/etc/passwd")
         archive.writestr("b.png", files.image_bytes())
-    refused(worker.call("tests.hostile.cases:load_data", path), "DataError", "a.png is a link")
+    refused(call("tests.hostile.cases:load_data", path), "DataError", "a.png is a link")
 
 
 @pytest.mark.parametrize("name", ["../model.safetensors", "/abs/config.json"])
-def test_checkpoint_zip_members_named_outside_the_archive(worker, tmp_path, good_checkpoint, name):
+def test_checkpoint_zip_members_named_outside_the_archive(call, tmp_path, good_checkpoint, name):
     members = {n: (good_checkpoint / n).read_bytes() for n in (WEIGHTS, CONFIG)}
     members[name] = members.pop(Path(name).name)
     path = files.write_zip(tmp_path / "trip.zip", members)
-    refused(worker.call("tests.hostile.cases:load_checkpoint_zip", path), "CheckpointError", "named outside")
+    refused(call("tests.hostile.cases:load_checkpoint_zip", path), "CheckpointError", "named outside")
 
 
 @pytest.mark.parametrize("target", ["/etc/hostname", "/dev/zero", "outside"])
-def test_image_folder_with_a_link_to_outside(worker, tmp_path, target):
+def test_image_folder_with_a_link_to_outside(call, tmp_path, target):
     (tmp_path / "outside").write_bytes(files.image_bytes())
     folder = tmp_path / "pics"
     folder.mkdir()
     (folder / "b.png").write_bytes(files.image_bytes())
     (folder / "a.png").symlink_to(tmp_path / target if target == "outside" else target)
-    refused(worker.call("tests.hostile.cases:load_data", folder), "DataError", "a.png is a link", "outside the folder")
+    refused(call("tests.hostile.cases:load_data", folder), "DataError", "a.png is a link", "outside the folder")
 
 
-def test_image_folder_with_a_fifo_named_like_an_image(worker, tmp_path):
+def test_image_folder_with_a_fifo_named_like_an_image(call, tmp_path):
     folder = tmp_path / "pics"
     folder.mkdir()
     (folder / "b.png").write_bytes(files.image_bytes())
     os.mkfifo(folder / "a.png")  # reading it would block for ever
-    refused(worker.call("tests.hostile.cases:load_data", folder, timeout=60), "DataError", "a.png is not a regular file")
+    refused(call("tests.hostile.cases:load_data", folder, timeout=60), "DataError", "a.png is not a regular file")
 
 
-def test_image_folder_with_a_link_loop_is_read_once(worker, tmp_path):
+def test_image_folder_with_a_link_loop_is_read_once(call, tmp_path):
     folder = tmp_path / "pics"
     (folder / "cats").mkdir(parents=True)
     (folder / "dogs").mkdir()
     for name in ("cats/a.png", "cats/b.png", "dogs/a.png", "dogs/b.png"):
         (folder / name).write_bytes(files.image_bytes())
     (folder / "cats" / "loop").symlink_to(folder)
-    outcome = worker.call("tests.hostile.cases:load_data", folder)
+    outcome = call("tests.hostile.cases:load_data", folder)
     assert outcome.crash is None and outcome.error is None, outcome
     assert outcome.result.startswith("upload:pics: 3 train + 1 test images") and outcome.peak_mb < 1024
 
@@ -138,12 +138,10 @@ def _gzip(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("name, make, expected", DAMAGED_DATA, ids=[d[0] for d in DAMAGED_DATA])
-def test_damaged_user_data(worker, tmp_path, name, make, expected):
+def test_damaged_user_data(call, tmp_path, name, make, expected):
     path = tmp_path / ("data.npz" if name.endswith(".npz") else name)
     path.write_bytes(make())
-    before = snapshot(tmp_path)
-    refused(worker.call("tests.hostile.cases:load_data", path), "DataError", expected)
-    assert snapshot(tmp_path) == before
+    refused(call("tests.hostile.cases:load_data", path), "DataError", expected)
 
 
 DAMAGED_QUERIES = [
@@ -157,10 +155,10 @@ DAMAGED_QUERIES = [
 
 
 @pytest.mark.parametrize("name, make, expected", DAMAGED_QUERIES, ids=[d[0] for d in DAMAGED_QUERIES])
-def test_damaged_query_image(worker, tmp_path, name, make, expected):
+def test_damaged_query_image(call, tmp_path, name, make, expected):
     path = tmp_path / name
     path.write_bytes(make())
-    message = refused(worker.call("tests.hostile.cases:query_image", path), "DataError", name, expected)
+    message = refused(call("tests.hostile.cases:query_image", path), "DataError", name, expected)
     assert "BytesIO" not in message
 
 
@@ -188,11 +186,9 @@ def _tensors(good: bytes, change) -> bytes:
 
 
 @pytest.mark.parametrize("name, make, expected", DAMAGED_WEIGHTS, ids=[d[0] for d in DAMAGED_WEIGHTS])
-def test_damaged_weights(worker, tmp_path, good_checkpoint, name, make, expected):
+def test_damaged_weights(call, tmp_path, good_checkpoint, name, make, expected):
     folder = with_weights(good_checkpoint, tmp_path, make((good_checkpoint / WEIGHTS).read_bytes()))
-    before = snapshot(folder)
-    refused(worker.call("tests.hostile.cases:load_checkpoint", folder), "CheckpointError", expected)
-    assert snapshot(folder) == before
+    refused(call("tests.hostile.cases:load_checkpoint", folder), "CheckpointError", expected)
 
 
 def _checkpoint_zip(good: Path, **members) -> bytes:
@@ -209,30 +205,30 @@ DAMAGED_ZIPS = [
 
 
 @pytest.mark.parametrize("name, make, expected", DAMAGED_ZIPS, ids=[d[0] for d in DAMAGED_ZIPS])
-def test_damaged_checkpoint_zip(worker, tmp_path, good_checkpoint, name, make, expected):
+def test_damaged_checkpoint_zip(call, tmp_path, good_checkpoint, name, make, expected):
     path = tmp_path / "m.zip"
     path.write_bytes(make(good_checkpoint))
-    refused(worker.call("tests.hostile.cases:load_checkpoint_zip", path), "CheckpointError", "m.zip", expected)
+    refused(call("tests.hostile.cases:load_checkpoint_zip", path), "CheckpointError", "m.zip", expected)
 
 
-def test_checkpoint_folder_with_weights_missing(worker, tmp_path, good_checkpoint):
+def test_checkpoint_folder_with_weights_missing(call, tmp_path, good_checkpoint):
     folder = spoiled(good_checkpoint, tmp_path, lambda r: None)
     (folder / WEIGHTS).unlink()
-    refused(worker.call("tests.hostile.cases:load_checkpoint", folder), "CheckpointError", "not a checkpoint folder")
+    refused(call("tests.hostile.cases:load_checkpoint", folder), "CheckpointError", "not a checkpoint folder")
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom"])
-def test_checkpoint_weights_that_are_links_to_endless_devices(worker, tmp_path, good_checkpoint, target):
+def test_checkpoint_weights_that_are_links_to_endless_devices(call, tmp_path, good_checkpoint, target):
     folder = spoiled(good_checkpoint, tmp_path, lambda r: None)
     (folder / WEIGHTS).unlink()
     (folder / WEIGHTS).symlink_to(target)
-    refused(worker.call("tests.hostile.cases:load_checkpoint", folder, timeout=60), "CheckpointError",
+    refused(call("tests.hostile.cases:load_checkpoint", folder, timeout=60), "CheckpointError",
             "not a checkpoint folder")
 
 
-def test_checkpoint_files_that_are_fifos(worker, tmp_path, good_checkpoint):
+def test_checkpoint_files_that_are_fifos(call, tmp_path, good_checkpoint):
     folder = spoiled(good_checkpoint, tmp_path, lambda r: None)
     (folder / CONFIG).unlink()
     os.mkfifo(folder / CONFIG)
-    refused(worker.call("tests.hostile.cases:load_checkpoint", folder, timeout=60), "CheckpointError",
+    refused(call("tests.hostile.cases:load_checkpoint", folder, timeout=60), "CheckpointError",
             "not a checkpoint folder")
