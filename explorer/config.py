@@ -127,10 +127,16 @@ class TrainedConfig(AutoencoderConfig):
         """This config with every ``*epochs`` field scaled to give about as many updates on ``n_train``
         images as on digits (times ``factor``), within the field's bounds; e.g. 200 epochs on digits become 5 on
         Fashion-MNIST."""
-        scale = factor * self.REFERENCE_TRAIN_SIZE / n_train
-        return self.replace(**{spec.name: min(spec.max, max(minimum, round(getattr(self, spec.name) * scale)))
-                               for spec in self.field_specs()
-                               if spec.name.endswith("epochs") and getattr(self, spec.name) > 0})
+        return self.replace(**self.epochs_scaled({spec.name: getattr(self, spec.name) for spec in self.field_specs()},
+                                                 factor * self.REFERENCE_TRAIN_SIZE / n_train, minimum))
+
+    @classmethod
+    def epochs_scaled(cls, values: dict, scale: float, minimum: int) -> dict:
+        """The positive ``*epochs`` entries of ``values`` times ``scale``, rounded, at least ``minimum``
+        and within each field's bounds."""
+        bounds = {spec.name: spec.max for spec in cls.field_specs()}
+        return {name: min(bounds[name], max(minimum, round(value * scale))) for name, value in values.items()
+                if name.endswith("epochs") and value > 0}
 
 
 @dataclass

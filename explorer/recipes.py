@@ -67,6 +67,5 @@ def config_for(variant: str, input_shape: tuple[int, int, int], n_train: int, la
         return config
     config = config.scaled_to(n_train, epochs_scale, minimum_epochs)
     size_scale = epochs_scale * TUNED_TRAIN_SIZE.get(data_family(input_shape), n_train) / n_train
-    tuned = {name: (max(1, round(value * size_scale)) if name.endswith("epochs") else value)
-             for name, value in overrides(input_shape, variant, config.latent_dim).items()}
-    return config.replace(**tuned)
+    tuned = overrides(input_shape, variant, config.latent_dim)
+    return config.replace(**{**tuned, **config.epochs_scaled(tuned, size_scale, minimum=1)})
