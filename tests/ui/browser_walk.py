@@ -129,18 +129,33 @@ def assert_named_alike(page, expected: Named) -> None:
 
 # --- charts and controls -------------------------------------------------------------------------
 
-CHARTS = r"""() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]')]
-    .filter(c => c.offsetParent !== null).map(c => ({
-        title: [...c.querySelectorAll('.gtitle, .annotation-text')].map(t => t.textContent.trim()).join(' | '),
-        axes: [...c.querySelectorAll('g')].filter(g => /^g-[xy]\d*title$/.test(g.getAttribute('class')))
-            .map(t => t.textContent.trim()).filter(Boolean).length,
-        scrolls: [...c.querySelectorAll('.legend rect.scrollbar')].some(r => +r.getAttribute('height') > 0),
-        width: Math.round(c.getBoundingClientRect().width)}))"""
+CHARTS = r"""() => {
+    const hits = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+    const boxes = (root, selector) => [...root.querySelectorAll(selector)]
+        .filter(e => e.textContent.trim()).map(e => e.getBoundingClientRect());
+    return [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]')]
+        .filter(c => c.offsetParent !== null).map(c => {
+            const axisTitles = [...c.querySelectorAll('g')].filter(g => /^g-[xy]\d*title$/.test(g.getAttribute('class')));
+            const legend = boxes(c, '.legend .legendtext');
+            const axisText = boxes(c, '.xtick text, .ytick text').concat(axisTitles.map(g => g.getBoundingClientRect()));
+            const notes = boxes(c, '.annotation-text');
+            const barText = boxes(c, '.bartext, .textpoint text');
+            return {
+                title: [...c.querySelectorAll('.gtitle, .annotation-text')].map(t => t.textContent.trim()).join(' | '),
+                axes: axisTitles.filter(g => g.textContent.trim()).length,
+                xTitle: axisTitles.map(g => g.textContent.trim()).find(Boolean) || '',
+                scrolls: [...c.querySelectorAll('.legend rect.scrollbar')].some(r => +r.getAttribute('height') > 0),
+                legendOnAxis: legend.some(a => axisText.some(b => hits(a, b))),
+                noteOnBar: notes.some(a => barText.some(b => hits(a, b))),
+                width: Math.round(c.getBoundingClientRect().width)};
+        });
+}"""
 
 
 def charts(page) -> list[dict]:
     """Each visible chart of the page body: its titles (chart and subplots), how many axis titles (every
-    subplot's: ``g-xtitle``, ``g-x2title``, …), whether its legend scrolls."""
+    subplot's: ``g-xtitle``, ``g-x2title``, …), whether its legend scrolls or covers axis labels, and
+    whether an annotation covers a bar's label."""
     return page.evaluate(CHARTS)
 
 
@@ -151,6 +166,25 @@ def overflowing(page) -> list[str]:
         .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0
                      && e.getBoundingClientRect().right > window.innerWidth + 1)
         .map(e => (e.innerText || e.getAttribute('aria-label') || e.tagName).slice(0, 40))""")
+
+
+def truncated(page) -> list[str]:
+    """Texts of the page body cut short with an ellipsis (a label too wide for its column)."""
+    return page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+        .filter(e => e.offsetParent !== null && e.textContent.trim() && e.scrollWidth > e.clientWidth + 1
+                     && getComputedStyle(e).textOverflow === 'ellipsis')
+        .map(e => e.textContent.trim().slice(0, 60))""")
+
+
+def at_size(page, size: dict, look):
+    """``look(page)`` with the window at ``size``; the window is then put back to the projector's size."""
+    page.set_viewport_size(size)
+    time.sleep(0.6)  # the layout and the charts take the new width
+    try:
+        return look(page)
+    finally:
+        page.set_viewport_size(PROJECTOR)
+        time.sleep(0.4)
 
 
 # --- files a user uploads --------------------------------------------------------------------------

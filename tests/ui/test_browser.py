@@ -36,8 +36,10 @@ from tests.ui.browser_walk import (
     PROJECTOR,
     ROOT,
     SHOTS,
+    WIDE,
     Named,
     assert_named_alike,
+    at_size,
     charts,
     check,
     in_sidebar,
@@ -48,12 +50,15 @@ from tests.ui.browser_walk import (
     stays_idle,
     three_digit_classes,
     title,
+    truncated,
     write_idx_pair,
     write_image_zip,
     write_npz,
 )
 
 pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+PlaywrightTimeout = sync_api.TimeoutError
 
 CHROMIUM = Path("/usr/bin/chromium")
 README_SHOT = ROOT / "docs" / "screenshot.png"
@@ -113,7 +118,6 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: 
 def browser():
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium: apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -167,38 +171,63 @@ def click(page, name: str) -> None:
 
 
 def pick(page, label: str, option: str) -> None:
-    """Choose ``option`` in the page body's select box labelled ``label``."""
-    page.locator(f'{MAIN} [data-testid="stSelectbox"]').filter(has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Choose ``option`` in the page body's select box labelled ``label`` (opened again if a rerun closed
+    its list before the option could be clicked)."""
+    settle(page)
+    box = page.locator(f'{MAIN} [data-testid="stSelectbox"]').filter(has_text=label).first
+    choice = page.get_by_role("option", name=option, exact=True)
+    for attempt in range(3):
+        box.click()
+        try:
+            choice.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            print(f"the {label} box did not open (click {attempt + 1})")
+    choice.click()
     settle(page)
 
 
 # --- every page at its defaults ------------------------------------------------------------------
 
 def test_every_page_opens_from_its_url_and_teaches_its_lesson(page, server):
-    """Each page in a fresh session; a lesson that fails is listed and the walk goes on, so one run
-    shows every page's problems."""
-    problems = []
-    for path in TITLES:
-        open_url(page, server, path, wide=True)
-        assert_named_alike(page, DEFAULT)
-        problems += [f"{path}: {text}" for text in readability(page)]
-        try:
-            LESSONS.get(path, lambda page: None)(page)
-        except Exception as error:  # noqa: BLE001 (an assertion or a missing control: listed, the walk goes on)
-            problems.append(f"{path}: {type(error).__name__}: {error}")
-            print(f"{path}: {error}")
+    problems = walk_every_page(page, server, "", DEFAULT, LESSONS)
     assert not problems, "\n".join(problems)
 
 
+def walk_every_page(page, server: str, query: str, opens: Named, lessons: dict, shot: str = "") -> list[str]:
+    """Each page in a fresh session (``query``: its URL's query string) on the model ``opens``, named
+    alike by the URL and the sidebar, then its lesson; what a projector would not show is looked for at both sizes once the lesson
+    has drawn its charts. A failed lesson is listed and the walk goes on, so one run shows every page's
+    problems. ``shot`` starts the pictures' names."""
+    problems = []
+    for path in TITLES:
+        open_url(page, server, f"{path}{query}", f"{shot}{path}", wide=True)
+        assert_named_alike(page, opens)
+        try:
+            lessons.get(path, lambda page, shot: None)(page, shot)
+        except Exception as error:  # noqa: BLE001 (an assertion or a missing control: listed, the walk goes on)
+            problems.append(f"{path}: {type(error).__name__}: {error}")
+            print(f"{path}: {error}")
+        problems += [f"{path} at 1024x768: {text}" for text in readability(page)]
+        problems += [f"{path} at 1280x720: {text}" for text in at_size(page, WIDE, readability)]
+    return problems
+
+
 def readability(page) -> list[str]:
-    """What a projector at 1024 px would not show: charts without a title or axis titles, controls cut off."""
-    problems = [f"chart {c['title']!r} has no title" for c in charts(page) if not c["title"]]
-    problems += [f"chart {c['title']!r} has {c['axes']} axis titles" for c in charts(page) if c["axes"] < 2]
-    return problems + [f"control {text!r} is past the right edge" for text in overflowing(page)]
+    """What a class would not read: charts without a title or axis titles, a legend that scrolls or covers
+    axis labels, a note over a bar's label, a control past the right edge, a label cut short."""
+    found = []
+    for chart in charts(page):
+        name = repr(chart["title"].split(" | ")[0]) if chart["title"] else f"with x axis {chart['xTitle']!r}"
+        found += [f"chart {name}: {what}" for what, bad in (
+            ("no title", not chart["title"]), (f"{chart['axes']} axis titles", chart["axes"] < 2),
+            ("its legend is a scroll box", chart["scrolls"]), ("its legend covers axis labels", chart["legendOnAxis"]),
+            ("a note covers a bar's label", chart["noteOnBar"])) if bad]
+    found += [f"control {text!r} is past the right edge" for text in overflowing(page)]
+    return found + [f"label {text!r} is cut short" for text in truncated(page)]
 
 
-def model_lesson(page) -> None:
+def model_lesson(page, shot: str) -> None:
     """The page names the model the sidebar does, and the card's command trains that very model; an idle
     Model page does not rerun by itself."""
     text = main_text(page)
@@ -208,23 +237,20 @@ def model_lesson(page) -> None:
     assert stays_idle(page, 2.5), "the idle Model page reran by itself"
 
 
-def latent_lesson(page) -> None:
-    """Three maps (codes, PCA and UMAP of the pixels), each titled, none with a legend that scrolls."""
+def latent_lesson(page, shot: str) -> None:
+    """Three maps (codes, PCA and UMAP of the pixels), each titled (legends: see ``readability``)."""
     maps = charts(page)
-    assert len(maps) >= 3, maps
     assert {"codes", "PCA of the pixels", "UMAP of the pixels"} <= {m["title"] for m in maps}, maps
-    scrolling = [m["title"] for m in maps if m["scrolls"]]
-    assert not scrolling, f"legends that are scroll boxes at 1024 px: {scrolling} (widths {[m['width'] for m in maps]})"
 
 
-def traverse_lesson(page) -> None:
+def traverse_lesson(page, shot: str) -> None:
     """Moving the first code slider redraws the decoded image."""
     slider = first_slider(page)
     before = slider.input_value()
     slider.focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
-    check(page, "traverse-moved", wide=True)
+    check(page, f"{shot}traverse-moved", wide=True)
     assert first_slider(page).input_value() != before
 
 
@@ -233,15 +259,33 @@ def first_slider(page):
     return page.locator(f'{MAIN} [data-testid="stSlider"]').first.get_by_role("slider")
 
 
-def denoise_lesson(page, name: str = "denoise") -> None:
+def denoise_lesson(page, shot: str) -> None:
     """At the opening setting (the denoising AE's training damage) the denoising AE beats the noisy input,
-    PCA and the plain AE; then the same after the page's switch to a retrieval-size code."""
+    PCA and the plain AE; then the same after the page's switch to a retrieval-size code, with the curve's
+    box naming the methods the curve draws."""
     assert_denoiser_wins(page)
+    follow_switch(page, f"{shot}denoise-switched")
+    assert_denoiser_wins(page)
+    box = page.locator(f'{MAIN} [data-testid="stMultiSelect"]').filter(has_text="Methods on the curve")
+    chips = [line for line in box.inner_text().splitlines()[1:] if line.strip()]
+    drawn = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]'
+        + ' .legend .legendtext')].map(t => t.textContent)""")
+    assert chips == drawn, f"the box shows {chips} while the curve draws {drawn}"
+
+
+def follow_switch(page, name: str) -> None:
+    """Click the page's one-click switch to a model that suits it, when it offers one."""
     switch = page.locator(MAIN).get_by_role("button", name=re.compile(r"^Switch to "))
     if switch.count():
         switch.first.click()
-        check(page, f"{name}-switched", wide=True)
-        assert_denoiser_wins(page)
+        check(page, name, wide=True)
+        assert "needs a code that keeps" not in main_text(page)
+
+
+def anomaly_lesson(page, shot: str) -> None:
+    """The default 2-D model is not what Anomaly wants: one click switches to a retrieval-size code."""
+    follow_switch(page, f"{shot}anomaly-switched")
+    assert "Images above the threshold" in main_text(page)
 
 
 def assert_denoiser_wins(page) -> None:
@@ -253,28 +297,27 @@ def assert_denoiser_wins(page) -> None:
         assert re.search(rf"dB above {rival}", lesson), f"the denoising AE does not beat {rival}: {lesson}"
 
 
-def search_lesson(page) -> None:
+def search_lesson(page, shot: str) -> None:
     """The default 2-D model is not what Search wants: the page says so and switches in one click to a
     retrieval-size code; results are marked ✓/✗ against the query's class, with plain decimal distances."""
     assert "needs a code that keeps each image's details" in main_text(page)
+    dataset = in_sidebar(page).dataset
     switch = page.locator(MAIN).get_by_role("button", name=re.compile(r"^Switch to `?deep_ae`? code \d+"))
     code = re.search(r"code (\d+)", switch.first.inner_text())[1]
-    switch.first.click()
-    check(page, "search-switched", wide=True)
-    assert_named_alike(page, Named("digits", "deep_ae", code))
-    assert "needs a code that keeps" not in main_text(page)
+    follow_switch(page, f"{shot}search-switched")
+    assert_named_alike(page, Named(dataset, "deep_ae", code))
     assert f"By code (euclidean, {code}-D)" in main_text(page)
     assert_marked_results(page, 16)   # k = 8 by code and by pixels
     number = page.locator(f'{MAIN} [data-testid="stNumberInput"] input').first
     number.fill("7")
     number.press("Enter")
-    check(page, "search-done", wide=True)
+    check(page, f"{shot}search-done", wide=True)
     assert number.input_value() == "7" and "test image 7" in main_text(page)
     assert_marked_results(page, 16)
 
 
 def assert_marked_results(page, count: int) -> None:
-    found = re.findall(r"^([✓✗]) (\S+) · (\S+)$", main_text(page), flags=re.MULTILINE)
+    found = re.findall(r"^([✓✗]) (.+?) · (\S+)$", main_text(page), flags=re.MULTILINE)
     assert len(found) == count, found
     assert all(re.fullmatch(r"\d+\.\d+", distance) for *_, distance in found), found  # never 2.1e-05
     right = {cls for mark, cls, _ in found if mark == "✓"}
@@ -282,30 +325,37 @@ def assert_marked_results(page, count: int) -> None:
     assert len(right) == 1 and not right & wrong, found   # ✓ is the query's one class, ✗ any other
 
 
-def compare_lesson(page) -> None:
-    """13 model pills, all in view at 1024 px; the Table tab's bar chart of error over PCA and P@10."""
+def compare_lesson(page, shot: str) -> None:
+    """A pill per model shipped at the current code size (all 13 on digits), every one in view at 1024 px;
+    the Table tab's bar chart of error over PCA and P@10, where the table is computed by default."""
+    named = in_sidebar(page)
+    shipped = re.search(rf"(\d+) with code size {named.code}\b", main_text(page))
     pills = page.locator(f'{MAIN} [data-testid="stButtonGroup"] button')
-    assert pills.count() == 13, pills.all_inner_texts()
-    boxes = [pills.nth(i).bounding_box() for i in range(13)]
+    assert shipped and pills.count() == int(shipped[1]), (shipped, pills.all_inner_texts())
+    assert named.dataset != "digits" or pills.count() == 13, pills.all_inner_texts()
+    boxes = [pills.nth(i).bounding_box() for i in range(pills.count())]
     assert all(box and box["x"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"] for box in boxes), boxes
     page.locator(MAIN).get_by_role("tab", name="Table").click()
-    check(page, "compare-table", wide=True)
-    titles = [c["title"] for c in charts(page)]
-    assert any("Every model against PCA" in t for t in titles), titles
-    assert "PCA-2 (baseline)" in main_text(page)
+    check(page, f"{shot}compare-table", wide=True)
+    if page.locator(MAIN).get_by_role("switch", name="Compute the table").is_checked():
+        titles = [c["title"] for c in charts(page)]
+        assert any("Every model against PCA" in t for t in titles), titles
+        assert f"PCA-{named.code} (baseline)" in main_text(page)
+    else:
+        assert named.dataset != "digits", "digits computes its table by default"
 
 
-def rbm_lesson(page) -> None:
+def rbm_lesson(page, shot: str) -> None:
     """deep_ae has no RBM inside: the page says so and loads the shipped rbm in one click."""
     assert "looks inside a restricted Boltzmann machine" in main_text(page)
     page.locator(MAIN).get_by_role("button", name="Use rbm").click()
-    check(page, "rbm-switched", wide=True)
+    check(page, f"{shot}rbm-switched", wide=True)
     assert in_sidebar(page).variant == "rbm"
     assert {"Filters", "Free energy", "Gibbs chain"} <= set(re.findall(r"^(.+)$", main_text(page), re.MULTILINE))
 
 
 LESSONS = {"model": model_lesson, "latent": latent_lesson, "traverse": traverse_lesson, "denoise": denoise_lesson,
-           "search": search_lesson, "compare": compare_lesson, "rbm": rbm_lesson}
+           "search": search_lesson, "anomaly": anomaly_lesson, "compare": compare_lesson, "rbm": rbm_lesson}
 
 
 # --- the session's model, by URL and by choice --------------------------------------------------------
@@ -402,14 +452,13 @@ def upload(page, label: str, files: list[Path]) -> None:
 
 def download(page, button: str, path: Path) -> Path:
     """Click the page body's download ``button`` and keep the file as ``path`` (a second click if the first
-    brought nothing: a chart above can still be settling into the new width and move the button). Playwright
-    is imported here: where it is missing, the module is skipped, not broken."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    brought nothing: a chart above can still be settling into the new width and move the button)."""
     for attempt in (1, 2):
         try:
             with page.expect_download(timeout=20_000 * attempt) as started:
                 page.locator(MAIN).get_by_role("button", name=button).click()
             started.value.save_as(path)
+            settle(page)  # the click reruns the script
             return path
         except PlaywrightTimeout:
             print(f"no download after click {attempt} on {button!r}")
@@ -432,14 +481,10 @@ def train_here(page, epochs: str | None) -> None:
 
 @pytest.mark.slow
 @needs_fashion
-def test_every_page_opens_on_fashion_mnist(page, server):
-    for path in TITLES:
-        open_url(page, server, f"{path}?dataset=fashion-mnist", f"fashion-{path}", wide=True)
-        named = in_sidebar(page)
-        assert named.dataset == "fashion-mnist" and named.code, named
-        assert_named_alike(page, named)
-        if path == "denoise":
-            denoise_lesson(page, "fashion-denoise")
+def test_every_page_opens_on_fashion_mnist_and_teaches_its_lesson(page, server):
+    problems = walk_every_page(page, server, "?dataset=fashion-mnist", Named("fashion-mnist", "deep_ae", "2"), LESSONS,
+                               "fashion-")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.skipif(os.environ.get("EXPLORER_SCREENSHOT_README") != "1",
