@@ -295,6 +295,8 @@ def assert_denoiser_wins(page) -> None:
     assert "This is the damage it was trained to undo." in lesson, lesson
     for rival in ("the noisy input", "PCA", "the plain AE"):
         assert re.search(rf"dB above {rival}", lesson), f"the denoising AE does not beat {rival}: {lesson}"
+    codes = {name: re.search(rf"{name} \(code (\d+)", lesson)[1] for name in ("denoising AE", "PCA")}
+    assert len(set(codes.values())) == 1, f"the denoising AE and PCA are compared at different code sizes {codes}: {lesson}"
 
 
 def search_lesson(page, shot: str) -> None:
