@@ -137,8 +137,11 @@ def compare_bars(labels: list[str], ratios: list[float], precision: list[float |
 # --- denoise, anomaly, rbm pages ----------------------------------------------------------------
 
 def _small_layout(figure: go.Figure, x_title: str, y_title: str, height: int) -> go.Figure:
+    """Axis titles, and the legend in rows between the title and the plot: below the plot a wrapped
+    legend ran into the x axis's title in a narrow column."""
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, height=height,
-                         margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+                         title=dict(y=0.98, yanchor="top"), margin=dict(l=10, r=10, t=90, b=10),
+                         legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
     return figure
 
 

@@ -52,8 +52,9 @@ def energies(model_key: str, _layer, _dataset, limit: int = 2000) -> dict[str, n
 
 def energy_view(current: state.CurrentModel, layer, dataset) -> None:
     groups = energies(current.key, layer, dataset)
-    st.plotly_chart(histograms(groups, "free energy F(v)", height=300), key="rbm.energy")
-    for column, (name, median) in zip(st.columns(len(groups)), boltzmann.medians(groups).items()):
-        column.metric(f"median, {name}", f"{median:.1f}")
+    st.plotly_chart(histograms(groups, "free energy F(v)", "Free energy of test images and of noise", height=340),
+                    key="rbm.energy")
+    st.markdown("Median free energy: " + " · ".join(f"{name} **{median:.1f}**"
+                                                     for name, median in boltzmann.medians(groups).items()))
     st.caption("Lower free energy means more probable to the RBM. Shuffled noise keeps each test image's "
                "pixels but not their places; uniform noise keeps nothing.")
