@@ -66,6 +66,15 @@ class Robustness:
 VERDICTS = {"codes": "codes beat pixels", "pixels": "pixels beat codes", "neither": "codes and pixels are level"}
 
 
+def clean_reading(code: float, pixel: float, k: int, dim: int) -> str:
+    """One sentence on the clean test averages: whether this code finds a query's class more often
+    than raw pixels do, from the numbers."""
+    winner = _winner(code, pixel)
+    return (f"Over the test images, {VERDICTS[winner]} at precision@{k} (codes {code:.2f}, pixels {pixel:.2f})"
+            + ("" if winner == "codes" else f": {dim} numbers per image keep less of what tells the classes apart "
+                                            "than the pixels do here") + ".")
+
+
 def _winner(code: float, pixel: float) -> str:
     if abs(code - pixel) <= LEVEL:
         return "neither"

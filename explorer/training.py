@@ -172,7 +172,9 @@ class Trainer:
             return
         self._record(stage.name, means, run, time.perf_counter() - started)
         if self._stop.is_set():
-            self.status, self.message = "stopped", f"stopped by request after {len(self.history)} epochs"
+            done = len(self.history) - (self.progress is not None and self.progress.batch < run.n_batches)
+            self.status, self.message = "stopped", (f"stopped by request after {done} full epoch(s)"
+                                                    + (" and part of the next" if done < len(self.history) else ""))
 
     def _run_epoch(self, stage: "Stage", run: _Run) -> tuple[dict[str, Tensor], int]:
         """The loss terms summed over the epoch's batches (on the device), and how many batches ran."""

@@ -5,6 +5,8 @@ draws it. It scores a small sample of test images (``denoise.SAMPLE_SIZE``), wor
 cores, so it runs on one thread (:mod:`explorer.threads`: with the cores busy, two threads wait on each other)."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -48,8 +50,9 @@ def _slot(dataset, variant: str, k: int) -> str:
 
 
 def helper_model(dataset, variant: str, k: int) -> state.CurrentModel | None:
-    """The shipped ``variant`` for this dataset (this code size, else its smallest), else one trained here."""
-    entry = find_pretrained(dataset.name, variant, k) or find_pretrained(dataset.name, variant)
+    """The shipped ``variant`` for this dataset at this code size, else one trained here: a model of
+    another size would not be the same-size comparison the lesson states."""
+    entry = find_pretrained(dataset.name, variant, k)
     if entry is not None:
         checkpoint = cache.pretrained_checkpoint(str(entry.path))
         return state.CurrentModel(checkpoint.model, entry.dataset, f"pretrained {entry.label}", key=entry.key)
@@ -82,7 +85,7 @@ def reset_on_new_model(methods: list[denoise.Method]) -> tuple[str, float]:
     opened_for = (_keys(methods), opening)
     if st.session_state.get("denoise.opened_for") != opened_for:
         controls = [key for key in st.session_state if str(key).startswith("denoise.level.")]
-        for key in controls + ["denoise.noise", "denoise.curve_methods"]:
+        for key in controls + ["denoise.noise"]:
             st.session_state.pop(key, None)
         st.session_state["denoise.opened_for"] = opened_for
     return opening
@@ -156,7 +159,10 @@ def curve_chart(methods: list[denoise.Method], dataset, noise: str, level: float
     what it shows for the denoising AE."""
     curves = _curves(_keys(methods), dataset.fingerprint, noise, methods, dataset)
     labels = list(curves)
-    chosen = st.multiselect("Methods on the curve", labels, default=labels, key="denoise.curve_methods")
+    # Keyed by the methods themselves: under one key the browser kept the last model's chips after a
+    # switch, although the session had been reset (a stale box beside a new curve).
+    chosen = st.multiselect("Methods on the curve", labels, default=labels,
+                            key=f"denoise.curve_methods.{hashlib.sha1(repr(labels).encode()).hexdigest()[:10]}")
     levels = denoise.curve_levels(noise)
     hidden = tuple(label for label in labels if label not in chosen)
     name = denoise.noise_name(noise)

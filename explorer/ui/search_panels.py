@@ -141,9 +141,10 @@ class ResultRow:
     test_precisions: Callable[[], np.ndarray]     # (MAX_K,) cached test precision@1..MAX_K
     damaged: bool                                 # the query, and so the test images averaged, are damaged
 
-    def add_average(self) -> None:
+    def add_average(self) -> float:
         average = float(self.test_precisions()[len(self.found.indices) - 1])
         self.heading.markdown(summary(self.title, self.found, average, self.damaged))
+        return average
 
 
 def result_row(title: str, dataset, found: search.Neighbours, metric: str, row: str,

@@ -58,7 +58,7 @@ def test_another_model_is_compared_with_the_shipped_denoising_ae_on_its_damage()
     at = open_denoise("deep_ae", 8)
     assert (at.selectbox(key="denoise.noise").value, at.slider(key="denoise.level.masking").value) == ("masking", 0.25)
     assert "denoising AE (code 8)" in shown_scores(at)
-    assert "denoising AE (code 8)" in at.multiselect(key="denoise.curve_methods").value
+    assert "denoising AE (code 8)" in curve_box(at).value
     assert caption(at, "On the curve, the denoising AE (code 8)")
     at.selectbox(key="denoise.noise").set_value("gaussian").run()
     assert "this damage it never saw" in caption(at, "**What it shows:**")
@@ -67,7 +67,7 @@ def test_another_model_is_compared_with_the_shipped_denoising_ae_on_its_damage()
 def test_a_new_model_reopens_the_page_on_its_own_damage_with_every_method_on_the_curve(digits):
     at = open_denoise("denoising_ae", 2)
     at.selectbox(key="denoise.noise").set_value("gaussian").run()
-    at.multiselect(key="denoise.curve_methods").set_value(["PCA (code 2)"]).run()
+    curve_box(at).set_value(["PCA (code 2)"]).run()
     config = make_config("denoising_ae", latent_dim=2, noise="salt_and_pepper", noise_level=0.15)
     model = build("denoising_ae", config, input_shape=digits.input_shape)   # untrained: only its config matters
     at.session_state["current"] = CurrentModel(model, "digits", "test")
@@ -76,5 +76,10 @@ def test_a_new_model_reopens_the_page_on_its_own_damage_with_every_method_on_the
     assert at.selectbox(key="denoise.noise").value == "salt_and_pepper"
     assert at.slider(key="denoise.level.salt_and_pepper").value == pytest.approx(0.15)
     assert "denoising AE (code 2)" in shown_scores(at)   # the shipped one, beside the current one
-    curve = at.multiselect(key="denoise.curve_methods")
+    curve = curve_box(at)
     assert curve.value == curve.options and len(curve.options) == 5   # every method back on the curve
+
+
+def curve_box(at):
+    """The "Methods on the curve" box (its key names the methods it was drawn for)."""
+    return next(box for box in at.multiselect if box.label == "Methods on the curve")

@@ -1,7 +1,7 @@
 """Search: the training images nearest to a query, by the model's code and by raw pixels."""
 import streamlit as st
 
-from explorer import search
+from explorer import robustness, search
 from explorer.ui import query, side_jobs, state
 from explorer.ui import search_panels as panels
 
@@ -33,7 +33,8 @@ if current is not None:
                    "test images" + (", damaged by the same noise at the same level" if damage else "")
                    + ". :material/search: under an image makes it the query.")
         if dataset.y_train is not None:  # after the results are drawn, for the distance on screen only
-            for row in rows:
-                row.add_average()
+            averages = [row.add_average() for row in rows]
+            if damage is None and len(rows) == 2:  # the clean lesson, told whichever way it goes
+                st.markdown(robustness.clean_reading(*averages, k, current.model.latent_dim))
             if damage is not None and len(rows) == 2:  # not when this distance is refused for the code
                 panels.robustness_table(current, dataset, metric, k, damage)
