@@ -95,3 +95,16 @@ def idx_header(dims, type_code: int = 0x08) -> bytes:
 
 def nested_json(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
+
+
+def record_change(path: str, value):
+    """A change to the record: ``value`` at the dotted ``path``, or the key removed for ``...``."""
+    def change(record):
+        *parents, key = path.split(".")
+        for parent in parents:
+            record = record[parent]
+        if value is ...:
+            del record[key]
+        else:
+            record[key] = value
+    return change

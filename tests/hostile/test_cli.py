@@ -78,26 +78,14 @@ def test_train_with_malformed_flags(call, tmp_path, flags, expected):
 
 # --- malformed checkpoint configs, through eval --------------------------------------------------
 
-def _change(path: str, value):
-    def change(record):
-        *parents, key = path.split(".")
-        for parent in parents:
-            record = record[parent]
-        if value is ...:
-            del record[key]
-        else:
-            record[key] = value
-    return change
-
-
 @pytest.mark.parametrize("change, expected", [
-    (_change("config.hidden", "a"), "hidden widths must be"),
-    (_change("config.hidden", "1000000000"), "weights, over the limit"),
-    (_change("dataset.name", ...), "field dataset.name is missing"),
-    (_change("dataset.input_shape", [1, 100_000, 100_000]), "input_shape"),
-    (_change("config.latent_dim", "8"), "latent_dim must be int"),
-    (_change("evil", 1), "unknown field 'evil'"),
-    (_change("history", [{"stage": "train"}]), "history must be a list of"),
+    (files.record_change("config.hidden", "a"), "hidden widths must be"),
+    (files.record_change("config.hidden", "1000000000"), "weights, over the limit"),
+    (files.record_change("dataset.name", ...), "field dataset.name is missing"),
+    (files.record_change("dataset.input_shape", [1, 100_000, 100_000]), "input_shape"),
+    (files.record_change("config.latent_dim", "8"), "latent_dim must be int"),
+    (files.record_change("evil", 1), "unknown field 'evil'"),
+    (files.record_change("history", [{"stage": "train"}]), "history must be a list of"),
     (lambda r: b"[]", "not an Autoencoder Explorer config"),
     (lambda r: b"\xff\xfe\x00garbage", "not valid JSON"),
     (lambda r: files.nested_json(100_000), "not valid JSON"),

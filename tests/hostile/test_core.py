@@ -168,54 +168,41 @@ def test_checkpoint_zip_member_declaring_four_gigabytes(call, tmp_path, good_che
 
 # --- 2. malformed checkpoint configs: a message, never a traceback ------------------------------
 
-def _set(path: str, value):
-    """A change to the record: ``value`` at the dotted ``path``, or the key removed for ``...``."""
-    def change(record):
-        *parents, key = path.split(".")
-        for parent in parents:
-            record = record[parent]
-        if value is ...:
-            del record[key]
-        else:
-            record[key] = value
-    return change
-
-
 MALFORMED = [
-    (_set("config.hidden", "a"), "hidden widths must be 'auto' or comma-separated integers"),
-    (_set("config.hidden", "0,-3"), "hidden widths must be positive"),
-    (_set("config.hidden", "64," * 100), "characters long"),
-    (_set("dataset.name", ...), "field dataset.name is missing"),
-    (_set("dataset.name", ["digits"]), "field dataset.name must be a str"),
-    (_set("config.latent_dim", "8"), "latent_dim must be int"),
-    (_set("config.latent_dim", True), "latent_dim must be int"),
-    (_set("config.latent_dim", 10**30), "above its maximum"),
-    (_set("config.lr", float("nan")), "not a finite number"),
-    (_set("config.lr", float("inf")), "not a finite number"),
-    (_set("config.lr", 10**400), "not a finite number"),
-    (_set("config.recon_loss", {"a": [1, 2]}), "recon_loss must be str"),
-    (_set("config.evil", 1), "unknown DeepAEConfig fields"),
-    (_set("config", [1, 2]), "field config must be a dict"),
-    (_set("config", None), "field config must be a dict"),
-    (_set("evil", {"x": 1}), "unknown field 'evil'"),
-    (_set("dataset", "digits"), "field dataset must be a dict"),
-    (_set("dataset.input_shape", ["1", 8, 8]), "input_shape"),
-    (_set("dataset.input_shape", [1, 8]), "input_shape"),
-    (_set("dataset.input_shape", [2, 8, 8]), "input_shape"),
-    (_set("dataset.input_shape", [1, 0, 8]), "input_shape"),
-    (_set("dataset.input_shape", ...), "field dataset.input_shape is missing"),
-    (_set("dataset.class_names", [1, 2, 3]), "class_names must be a list of strings"),
-    (_set("n_classes", 7), "n_classes must be 0 or the 3 class names"),
-    (_set("n_classes", "3"), "field n_classes must be a int"),
-    (_set("variant", "nosuch"), "variant 'nosuch' is not one of"),
-    (_set("variant", ["deep_ae"]), "field variant must be a str"),
-    (_set("history", "abc"), "field history must be a list"),
-    (_set("history", [1, 2]), "history must be a list of"),
-    (_set("history", [{"stage": 1, "epoch": 1}]), "history must be a list of"),
-    (_set("history", [{"stage": "train", "epoch": 1, "loss": "high"}]), "history must be a list of"),
-    (_set("metrics", {"a": {"b": 1}}), "metrics and versions"),
-    (_set("weights_sha256", ...), "field weights_sha256 is missing"),
-    (_set("format_version", "1"), "checkpoint format '1' is not supported"),
+    (files.record_change("config.hidden", "a"), "hidden widths must be 'auto' or comma-separated integers"),
+    (files.record_change("config.hidden", "0,-3"), "hidden widths must be positive"),
+    (files.record_change("config.hidden", "64," * 100), "characters long"),
+    (files.record_change("dataset.name", ...), "field dataset.name is missing"),
+    (files.record_change("dataset.name", ["digits"]), "field dataset.name must be a str"),
+    (files.record_change("config.latent_dim", "8"), "latent_dim must be int"),
+    (files.record_change("config.latent_dim", True), "latent_dim must be int"),
+    (files.record_change("config.latent_dim", 10**30), "above its maximum"),
+    (files.record_change("config.lr", float("nan")), "not a finite number"),
+    (files.record_change("config.lr", float("inf")), "not a finite number"),
+    (files.record_change("config.lr", 10**400), "not a finite number"),
+    (files.record_change("config.recon_loss", {"a": [1, 2]}), "recon_loss must be str"),
+    (files.record_change("config.evil", 1), "unknown DeepAEConfig fields"),
+    (files.record_change("config", [1, 2]), "field config must be a dict"),
+    (files.record_change("config", None), "field config must be a dict"),
+    (files.record_change("evil", {"x": 1}), "unknown field 'evil'"),
+    (files.record_change("dataset", "digits"), "field dataset must be a dict"),
+    (files.record_change("dataset.input_shape", ["1", 8, 8]), "input_shape"),
+    (files.record_change("dataset.input_shape", [1, 8]), "input_shape"),
+    (files.record_change("dataset.input_shape", [2, 8, 8]), "input_shape"),
+    (files.record_change("dataset.input_shape", [1, 0, 8]), "input_shape"),
+    (files.record_change("dataset.input_shape", ...), "field dataset.input_shape is missing"),
+    (files.record_change("dataset.class_names", [1, 2, 3]), "class_names must be a list of strings"),
+    (files.record_change("n_classes", 7), "n_classes must be 0 or the 3 class names"),
+    (files.record_change("n_classes", "3"), "field n_classes must be a int"),
+    (files.record_change("variant", "nosuch"), "variant 'nosuch' is not one of"),
+    (files.record_change("variant", ["deep_ae"]), "field variant must be a str"),
+    (files.record_change("history", "abc"), "field history must be a list"),
+    (files.record_change("history", [1, 2]), "history must be a list of"),
+    (files.record_change("history", [{"stage": 1, "epoch": 1}]), "history must be a list of"),
+    (files.record_change("history", [{"stage": "train", "epoch": 1, "loss": "high"}]), "history must be a list of"),
+    (files.record_change("metrics", {"a": {"b": 1}}), "metrics and versions"),
+    (files.record_change("weights_sha256", ...), "field weights_sha256 is missing"),
+    (files.record_change("format_version", "1"), "checkpoint format '1' is not supported"),
     (lambda r: json.dumps([r]).encode(), "not an Autoencoder Explorer config"),
     (lambda r: b"null", "not an Autoencoder Explorer config"),
     (lambda r: b'"a string"', "not an Autoencoder Explorer config"),
@@ -234,13 +221,13 @@ def test_malformed_checkpoint_config(call, tmp_path, good_checkpoint, change, ex
 
 
 def test_malformed_config_uploaded_as_two_files(call, tmp_path, good_checkpoint):
-    folder = spoiled(good_checkpoint, tmp_path, _set("dataset.name", ...))
+    folder = spoiled(good_checkpoint, tmp_path, files.record_change("dataset.name", ...))
     refused(call("tests.hostile.cases:load_checkpoint_files", folder / WEIGHTS, folder / CONFIG),
             "CheckpointError", "model.safetensors", "field dataset.name is missing")
 
 
 def test_malformed_config_uploaded_as_a_zip(call, tmp_path, good_checkpoint):
-    folder = spoiled(good_checkpoint, tmp_path, _set("config.hidden", "a"))
+    folder = spoiled(good_checkpoint, tmp_path, files.record_change("config.hidden", "a"))
     path = files.write_zip(tmp_path / "m.zip", {f"m/{n}": (folder / n).read_bytes() for n in (WEIGHTS, CONFIG)})
     refused(call("tests.hostile.cases:load_checkpoint_zip", path), "CheckpointError", "m.zip",
             "hidden widths must be")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.checkpoint import CONFIG, WEIGHTS
+from explorer.checkpoint import CONFIG, WEIGHTS, zip_bytes
 from tests.hostile import files
 from tests.hostile.conftest import refused, spoiled, with_weights
 
@@ -98,12 +98,12 @@ DAMAGED_DATA = [
     ("half.npz", lambda: _npz_bytes()[:len(_npz_bytes()) // 2], "not a readable .npz"),
     ("flipped.npz", lambda: _flipped(_npz_bytes(), 0.3), "data.npz"),
     ("garbage.npz", lambda: os.urandom(4096), "not a readable .npz"),
-    ("short-member.npz", lambda: _zip_bytes({"x.npy": files.npy((4, 8, 8), data=bytes(100))}), "declares 256 bytes"),
-    ("long-member.npz", lambda: _zip_bytes({"x.npy": files.npy((4, 8, 8), data=bytes(300))}), "declares 256 bytes"),
-    ("bad-header.npz", lambda: _zip_bytes({"x.npy": b"\x93NUMPY\x01\x00\x10\x00{'descr': 3}    \n"}), "not a readable"),
-    ("bad-version.npz", lambda: _zip_bytes({"x.npy": b"\x93NUMPY\x09\x09" + bytes(20)}), "not a readable"),
-    ("complex.npz", lambda: _zip_bytes({"x.npy": files.npy_of(np.zeros((4, 2, 2), np.complex64))}), "dtype complex64"),
-    ("structured.npz", lambda: _zip_bytes({"x.npy": files.npy_of(np.zeros(4, "u1,f4"))}), "are not images"),
+    ("short-member.npz", lambda: zip_bytes({"x.npy": files.npy((4, 8, 8), data=bytes(100))}), "declares 256 bytes"),
+    ("long-member.npz", lambda: zip_bytes({"x.npy": files.npy((4, 8, 8), data=bytes(300))}), "declares 256 bytes"),
+    ("bad-header.npz", lambda: zip_bytes({"x.npy": b"\x93NUMPY\x01\x00\x10\x00{'descr': 3}    \n"}), "not a readable"),
+    ("bad-version.npz", lambda: zip_bytes({"x.npy": b"\x93NUMPY\x09\x09" + bytes(20)}), "not a readable"),
+    ("complex.npz", lambda: zip_bytes({"x.npy": files.npy_of(np.zeros((4, 2, 2), np.complex64))}), "dtype complex64"),
+    ("structured.npz", lambda: zip_bytes({"x.npy": files.npy_of(np.zeros(4, "u1,f4"))}), "are not images"),
     ("empty-images-idx3-ubyte", lambda: b"", "not an IDX file"),
     ("header-images-idx3-ubyte", lambda: files.idx_header((4, 8, 8))[:9], "truncated"),
     ("short-images-idx3-ubyte", lambda: files.idx_header((4, 8, 8)) + bytes(100), "truncated"),
@@ -111,25 +111,17 @@ DAMAGED_DATA = [
     ("bad-images-idx3-ubyte.gz", lambda: b"\x1f\x8b\x08\x00" + os.urandom(200), "corrupt or unreadable"),
     ("cut-images-idx3-ubyte.gz", lambda: _gzip(files.idx_header((4, 8, 8)) + bytes(256))[:30], "images-idx3"),
     ("empty.zip", lambda: b"", "not a readable zip"),
-    ("half.zip", lambda: _zip_bytes({"a.png": files.image_bytes(), "b.png": files.image_bytes()})[:150],
+    ("half.zip", lambda: zip_bytes({"a.png": files.image_bytes(), "b.png": files.image_bytes()})[:150],
      "not a readable zip"),
-    ("zero-png.zip", lambda: _zip_bytes({"a.png": b"", "b.png": files.image_bytes()}), "a.png is not a readable"),
-    ("cut-png.zip", lambda: _zip_bytes({"a.png": files.image_bytes()[:40], "b.png": files.image_bytes()}), "a.png"),
-    ("flipped-png.zip", lambda: _zip_bytes({"a.png": _flipped(files.image_bytes((32, 32)), 0.7),
+    ("zero-png.zip", lambda: zip_bytes({"a.png": b"", "b.png": files.image_bytes()}), "a.png is not a readable"),
+    ("cut-png.zip", lambda: zip_bytes({"a.png": files.image_bytes()[:40], "b.png": files.image_bytes()}), "a.png"),
+    ("flipped-png.zip", lambda: zip_bytes({"a.png": _flipped(files.image_bytes((32, 32)), 0.7),
                                             "b.png": files.image_bytes((32, 32))}), "a.png"),
-    ("cut-jpeg.zip", lambda: _zip_bytes({"a.jpg": files.image_bytes(kind="JPEG")[:200],
+    ("cut-jpeg.zip", lambda: zip_bytes({"a.jpg": files.image_bytes(kind="JPEG")[:200],
                                          "b.jpg": files.image_bytes(kind="JPEG")}), "a.jpg"),
-    ("gif-as-png.zip", lambda: _zip_bytes({"a.png": files.image_bytes(kind="GIF"), "b.png": files.image_bytes()}),
+    ("gif-as-png.zip", lambda: zip_bytes({"a.png": files.image_bytes(kind="GIF"), "b.png": files.image_bytes()}),
      "a.png is not a readable PNG or JPEG"),
 ]
-
-
-def _zip_bytes(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _gzip(data: bytes) -> bytes:
@@ -192,14 +184,14 @@ def test_damaged_weights(call, tmp_path, good_checkpoint, name, make, expected):
 
 
 def _checkpoint_zip(good: Path, **members) -> bytes:
-    return _zip_bytes({**{n: (good / n).read_bytes() for n in (WEIGHTS, CONFIG)}, **members})
+    return zip_bytes({**{n: (good / n).read_bytes() for n in (WEIGHTS, CONFIG)}, **members})
 
 
 DAMAGED_ZIPS = [
     ("empty", lambda good: b"", "not a zip file this app can read"),
     ("half", lambda good: _checkpoint_zip(good)[:400], "not a zip file this app can read"),
     ("flipped", lambda good: _flipped(_checkpoint_zip(good), 0.2), "m.zip"),
-    ("no weights", lambda good: _zip_bytes({CONFIG: (good / CONFIG).read_bytes()}), "found 0 model.safetensors"),
+    ("no weights", lambda good: zip_bytes({CONFIG: (good / CONFIG).read_bytes()}), "found 0 model.safetensors"),
     ("two configs", lambda good: _checkpoint_zip(good, **{"other/config.json": b"{}"}), "found 2 config.json"),
 ]
 
