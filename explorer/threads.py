@@ -33,15 +33,15 @@ def one_thread():
 
 
 def cores_busy() -> bool:
-    """Whether other processes' runnable threads fill every core: the median of five reads, 10 ms
+    """Whether other processes' runnable threads fill every core: the median of five reads, 2 ms
     apart, of the running-task count in /proc/loadavg (less this reader); elsewhere the 1-minute
-    load average; False where neither is known."""
+    load average; False where neither is known. Short, since page inference asks too (once a second)."""
     try:
         others = []
         for _ in range(5):
             with open("/proc/loadavg") as loadavg:
                 others.append(int(loadavg.read().split()[3].split("/")[0]) - 1)
-            time.sleep(0.01)
+            time.sleep(0.002)
         busy = statistics.median(others)
     except (OSError, ValueError, IndexError):
         try:
