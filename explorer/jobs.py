@@ -1,7 +1,9 @@
 """Training in a worker thread, for the UI: the thread never touches Streamlit; pages poll a snapshot.
 
 Each browser session owns its own :class:`TrainingJob` (kept in its session state), so two
-sessions training at once keep separate models, progress and stop buttons.
+sessions training at once keep separate models, progress and stop buttons. Jobs run through the
+process's bounded :mod:`explorer.pool`: while every slot is taken a job waits, queued, and its page
+shows its place in the queue; stopping a queued job cancels it.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer.errors import ExplorerError
+from explorer.pool import TrainingPool, shared_pool
 from explorer.projection import make_projector
 from explorer.registry import variant_of
 from explorer.training import Callback, Progress, train
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from explorer.data import ImageDataset
 
 PREVIEW_POINTS = 400
+DONE = ("finished", "stopped", "diverged", "failed", "cancelled")
 
 
 @dataclass
@@ -32,7 +36,7 @@ class JobSnapshot:
     history: list[dict] = field(default_factory=list)
     preview: np.ndarray | None = None          # (PREVIEW_POINTS, 2) codes of fixed test images
     preview_labels: np.ndarray | None = None
-    status: str = "starting"                   # starting, running, finished, stopped, diverged, failed
+    status: str = "queued"                     # queued, starting, running, then one of DONE
     message: str = ""
 
 
@@ -55,50 +59,77 @@ def latent_preview(model, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
 
 
 class TrainingJob:
-    """Trains a model with :func:`explorer.training.train` in a daemon thread; ``snapshot`` is safe to
-    read at any time, and ``model`` is the fitted model once ``done``."""
+    """Trains a model with :func:`explorer.training.train` in a slot of a :class:`TrainingPool` (the
+    process's by default); ``snapshot`` is safe to read at any time, and ``model`` is the fitted model
+    once ``done``."""
 
     def __init__(self, dataset: "ImageDataset", config: "AutoencoderConfig", *, device: str = "cpu", seed: int = 0,
-                 precision: str = "fp32"):
+                 precision: str = "fp32", pool: TrainingPool | None = None):
         self.variant, self.dataset, self.config = variant_of(config), dataset, config
         self.device, self.seed, self.precision = device, seed, precision
+        self.pool = pool
         self.model = None
         rng = np.random.default_rng(seed)
         pick = np.sort(rng.choice(len(dataset.x_test), min(PREVIEW_POINTS, len(dataset.x_test)), replace=False))
         self.preview_x = dataset.x_test[pick]
         self.preview_y = dataset.y_test[pick] if dataset.y_test is not None else None
         self.snapshot = JobSnapshot(preview_labels=self.preview_y)
-        self.started = time.time()
+        self.queued_at = self.started_at = self.ended_at = None
         self._stop = threading.Event()
+        self._ended = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.variant}", daemon=True)
 
     def start(self) -> "TrainingJob":
-        self._thread.start()
+        """Queue the job in its pool; it trains as soon as a slot is free."""
+        self.pool = self.pool or shared_pool()
+        self.queued_at = time.time()
+        self.pool.submit(self)
         return self
 
     def stop(self) -> None:
-        """Ask training to end after the current batch; the weights trained so far are kept."""
+        """Cancel the job while it waits; while it trains, end training after the current batch (the
+        weights trained so far are kept)."""
         self._stop.set()
+        if self.pool is not None and self.pool.cancel(self):
+            self._end(status="cancelled", message="cancelled before it started")
+
+    @property
+    def position(self) -> int | None:
+        """Place in the pool's queue (1: next), or None once the job trains or has ended."""
+        return None if self.pool is None or self.done else self.pool.position(self)
+
+    @property
+    def waited(self) -> float | None:
+        """Seconds the job waited for a slot, once it has one."""
+        return None if self.started_at is None else self.started_at - self.queued_at
 
     @property
     def done(self) -> bool:
-        return self.snapshot.status in ("finished", "stopped", "diverged", "failed")
+        return self.snapshot.status in DONE
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        """Wait until the job has ended (finished, stopped, failed or cancelled), or ``timeout`` seconds."""
+        self._ended.wait(timeout)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Train here, in the caller's thread (the pool's slot); a stop asked while queued ends it at once."""
+        self.started_at = time.time()
+        self._publish(status="starting")
         try:
             trainer = train(self.dataset, self.config, device=self.device, seed=self.seed, precision=self.precision,
                             callbacks=[_SnapshotCallback(self)], stop=self._stop)
             self.model = trainer.model
-            self._publish(status=trainer.status, message=trainer.message, history=list(trainer.history))
+            self._end(status=trainer.status, message=trainer.message, history=list(trainer.history))
         except ExplorerError as error:
-            self._publish(status="failed", message=str(error))
+            self._end(status="failed", message=str(error))
         except Exception as error:  # a worker must report, never die silently
-            self._publish(status="failed", message=f"{type(error).__name__}: {error}")
+            self._end(status="failed", message=f"{type(error).__name__}: {error}")
             traceback.print_exc()
+
+    def _end(self, **changes) -> None:
+        self.ended_at = time.time()
+        self._publish(**changes)
+        self._ended.set()
 
     def _publish(self, **changes) -> None:
         with self._lock:
