@@ -1,4 +1,4 @@
-"""NumPy -> torch without copies."""
+"""NumPy -> torch without copies, and stored images -> float32."""
 from __future__ import annotations
 
 import warnings
@@ -23,3 +23,11 @@ def as_tensor(array: "np.ndarray | torch.Tensor", device: torch.device | str = "
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+
+def unit_float(images: torch.Tensor) -> torch.Tensor:
+    """Images as float32 in [0, 1]: uint8 divided by 255 (the same float32 as NumPy's division, so a
+    uint8 copy of IDX data trains exactly as its float32 form), any float dtype cast."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255)
+    return images.float()
