@@ -91,12 +91,21 @@ class TrainingJob:
         weights trained so far are kept)."""
         self._stop.set()
         if self.pool is not None and self.pool.cancel(self):
-            self._end(status="cancelled", message="cancelled before it started")
+            self._end(status="cancelled", message="Training cancelled before it started.")
 
     @property
     def position(self) -> int | None:
         """Place in the pool's queue (1: next), or None once the job trains or has ended."""
         return None if self.pool is None or self.done else self.pool.position(self)
+
+    def queue_text(self) -> str | None:
+        """What a page says while the job waits for a slot; None once it trains or has ended."""
+        position = self.position
+        if position is None:
+            return None
+        at_once = "one training" if self.pool.slots == 1 else f"{self.pool.slots} trainings"
+        return (f"Waiting for a free training slot: number {position} in the queue (this server runs {at_once} "
+                "at a time). It starts by itself; Cancel takes it out of the queue.")
 
     @property
     def waited(self) -> float | None:

@@ -12,7 +12,7 @@ from explorer.jobs import TrainingJob
 from explorer.plots import latent_scatter, loss_chart
 from explorer.recipes import config_for
 from explorer.registry import get_variant
-from explorer.ui import cache, state, widgets
+from explorer.ui import cache, side_jobs, state, widgets
 
 
 def data_upload() -> None:
@@ -152,14 +152,16 @@ def _live_job() -> None:
     if job.done:
         _collect(job)
         return
-    progress = snap.progress
-    if progress is not None:
+    progress, waiting = snap.progress, job.queue_text()
+    if waiting is not None:
+        st.info(waiting, icon=":material/hourglass_top:")
+    elif progress is not None:
         st.progress(progress.fraction, text=f"{progress.stage}: epoch {progress.epoch}/{progress.total_epochs}, "
                     f"batch {progress.batch}/{progress.n_batches} · {progress.samples_per_second:,.0f} img/s · "
                     f"{_eta(progress.seconds_left)} left")
     else:
         st.progress(0.0, text="starting…")
-    st.button("Stop", key="stop_training", on_click=job.stop, help="Keeps the model trained so far.")
+    side_jobs.stop_button(job, "stop_training")
     left, right = st.columns(2)
     if snap.history:
         left.plotly_chart(loss_chart(snap.history), key="live_loss")
@@ -172,9 +174,13 @@ def _collect(job: TrainingJob) -> None:
     state.set_job(None)
     if job.snapshot.status == "failed":
         state.flash("error", job.snapshot.message)
+    elif job.snapshot.status == "cancelled":
+        state.flash("info", job.snapshot.message)
     else:
         state.open_model(state.CurrentModel(job.model, job.dataset.name, "trained here", job.snapshot.history))
-        state.flash("warning" if job.snapshot.message else "success", job.snapshot.message or "Training finished.")
+        finished, message = job.snapshot.status == "finished", job.snapshot.message
+        text = f"Training finished: {message}." if finished else message[:1].upper() + message[1:]
+        state.flash("success" if finished else "warning", text if message else "Training finished.")
     st.rerun(scope="app")
 
 

@@ -2,7 +2,8 @@
 page's held-out-class model), and the offers a page makes when it does not apply.
 
 Jobs are :class:`explorer.jobs.TrainingJob` s kept in this session's state under a slot name, so
-they never mix with the Model page's job or with another session's.
+they never mix with the Model page's job or with another session's; like it, they wait their turn
+in the process's training pool, and say so.
 """
 from __future__ import annotations
 
@@ -54,23 +55,36 @@ def _progress(slot: str, origin: str) -> None:
         return
     if job.done:
         del _jobs()[slot]
-        if job.snapshot.status == "failed":
-            st.session_state[f"{slot}.message"] = job.snapshot.message
+        if job.snapshot.status in ("failed", "cancelled"):
+            kind = "error" if job.snapshot.status == "failed" else "info"
+            st.session_state[f"{slot}.message"] = (kind, job.snapshot.message)
         else:
             model = state.CurrentModel(job.model, job.dataset.name, origin, job.snapshot.history)
             set_result(slot, model)
             state.remember(model)  # offered on the Compare page when trained on the session's dataset
         st.rerun(scope="app")
-    progress = job.snapshot.progress
-    text = "starting…" if progress is None else f"{progress.stage}: epoch {progress.epoch}/{progress.total_epochs}"
-    st.progress(0.0 if progress is None else progress.fraction, text=f"Training {job.variant}: {text}")
-    st.button("Stop", key=f"{slot}.stop", on_click=job.stop, help="Keeps the model trained so far.")
+    progress, waiting = job.snapshot.progress, job.queue_text()
+    if waiting is not None:
+        st.info(f"`{job.variant}`: {waiting}", icon=":material/hourglass_top:")
+    else:
+        text = "starting…" if progress is None else f"{progress.stage}: epoch {progress.epoch}/{progress.total_epochs}"
+        st.progress(0.0 if progress is None else progress.fraction, text=f"Training {job.variant}: {text}")
+    stop_button(job, f"{slot}.stop")
+
+
+def stop_button(job: TrainingJob, key: str) -> None:
+    """Cancel while the job waits for a slot, Stop while it trains: both call ``job.stop``, on this
+    session's own job (the only one it holds)."""
+    if job.position is not None:
+        st.button("Cancel", key=key, on_click=job.stop, help="Takes this training out of the queue.")
+    else:
+        st.button("Stop", key=key, on_click=job.stop, help="Keeps the model trained so far.")
 
 
 def failure(slot: str) -> None:
-    message = st.session_state.pop(f"{slot}.message", None)
+    kind, message = st.session_state.pop(f"{slot}.message", (None, None))
     if message:
-        st.error(message)
+        getattr(st, kind)(message)
 
 
 def offer_variants(reason: str, variants: list[str], key: str) -> None:
