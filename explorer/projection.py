@@ -35,7 +35,9 @@ import numpy as np
 from explorer.errors import ConfigError, DataError
 from explorer.search import CodeIndex
 
-# numba-compiled UMAP is not safe to fit from two threads (Streamlit sessions) at once.
+# numba-compiled UMAP is not safe to fit from two threads (Streamlit sessions) at once: numba's workqueue
+# threading layer aborts the process on concurrent access (umap-learn #665), so every fit holds this lock
+# (tests/test_umap_threads.py).
 UMAP_LOCK = threading.Lock()
 UMAP_COMPILED = threading.Event()  # set once a UMAP fit has finished in this process
 UMAP_RANDOM_STATE = 42
