@@ -224,6 +224,8 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, type[Con
     download = commands.add_parser("download", help="fetch a dataset's official files (needs the network)")
     download.add_argument("name")
     download.add_argument("--dest", help="target directory (default: the user cache)")
+    from explorer.retrieval.commands import add_parsers
+    add_parsers(commands)  # index, search, export-index: each sets args.handler
     return parser, config_cls
 
 
@@ -254,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers = {"list": cmd_list, "eval": cmd_eval, "download": cmd_download, "report": cmd_report,
                     "pretrain": cmd_pretrain,
                     "train": lambda a: cmd_train(a, config_cls)}
-        return handlers[args.command](args)
+        return getattr(args, "handler", handlers.get(args.command))(args)
     except ExplorerError as error:
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ import torch
 
 from explorer.errors import ConfigError
 from explorer.query import encode_one
+from explorer.retrieval.base import Index
 from explorer.threads import one_thread
 
 if TYPE_CHECKING:
@@ -27,8 +28,8 @@ TEST_QUERIES = 1000    # test images the test precision averages over (a seeded 
 SINGLE_THREAD_WORK = 1 << 22
 
 
-class CodeIndex:
-    """Top-k search over a fixed set of codes, scikit-learn style: ``fit(codes)`` then ``query``.
+class CodeIndex(Index):
+    """Exact top-k search over a set of codes, scikit-learn style: ``fit(codes)`` then ``query``.
 
     Euclidean distances come from |q|^2 - 2 q.c + |c|^2 with |c|^2 precomputed; cosine from the
     dot product of unit vectors. Either way a query batch costs one (Q, K) x (K, N) matmul. The
@@ -42,6 +43,8 @@ class CodeIndex:
         self.metric = metric
         self.chunk_size = chunk_size
 
+    kind = "exact"
+
     def fit(self, codes: np.ndarray) -> "CodeIndex":
         """``codes``: (N, K)."""
         matrix = torch.as_tensor(np.ascontiguousarray(codes, dtype=np.float32)).flatten(1)
@@ -50,6 +53,25 @@ class CodeIndex:
         self.codes_ = matrix
         self.squared_norms_ = matrix.square().sum(1)  # (N,)
         return self
+
+    def add(self, codes: np.ndarray) -> None:
+        """Append ``codes`` (M, K) as rows N..N+M-1."""
+        added = CodeIndex(self.metric).fit(codes)
+        if hasattr(self, "codes_"):
+            added.codes_ = torch.cat([self.codes_, added.codes_])
+            added.squared_norms_ = torch.cat([self.squared_norms_, added.squared_norms_])
+        self.codes_, self.squared_norms_ = added.codes_, added.squared_norms_
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.query(queries, k)
+
+    def __len__(self) -> int:
+        return len(self.codes_) if hasattr(self, "codes_") else 0
+
+    @classmethod
+    def load(cls, folder, files: dict, codes: np.ndarray, settings: dict) -> "CodeIndex":
+        """Nothing but the codes holds an exact index."""
+        return cls(settings["metric"]).fit(codes)
 
     @torch.inference_mode()
     def query(self, queries: np.ndarray, k: int = 10, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,124 @@
+"""FAISS behind :class:`~explorer.retrieval.base.Index`: exact (``IndexFlat``) or approximate (``IndexIVFFlat``).
+
+IVF (Jégou et al., "Product quantization for nearest neighbor search", TPAMI 2011; FAISS's wiki,
+"Guidelines to choose an index") splits the codes into ``nlist`` k-means cells and searches the
+``nprobe`` cells nearest to a query. On 2 cores it builds 1M 30-D codes in seconds, where HNSW took
+264 s (issue 15's table). Its recall depends on ``nprobe``, so the build measures recall@10 against
+exact search and takes the smallest ``nprobe`` that reaches :data:`TARGET_RECALL`.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explorer.errors import DataError, one_line
+from explorer.retrieval.base import Index, recall_at_k
+
+KINDS = ("flat", "ivf")
+INDEX_FILE = "index.faiss"
+TARGET_RECALL = 0.95
+CELL_SIZE = 256          # about this many codes per IVF cell: nlist = N / CELL_SIZE (FAISS's guideline is
+MAX_CELLS = 4096         # 4..16 sqrt(N)); capped, since training costs nlist x sample x K
+TRAIN_PER_CELL = 40      # k-means sample: FAISS warns below 39 points per centroid
+SMALL_WORK = 1 << 22     # multiply-adds under which a query batch runs on one OpenMP thread
+
+
+@contextlib.contextmanager
+def omp_threads(threads: int):
+    """FAISS's OpenMP thread count inside the block. One query is too little work to share: threads
+    waiting for each other at OpenMP barriers made single-query p95 several times worse on 2 busy
+    cores (as for torch, explorer/threads.py; FAISS issue #2406 reports the same for nq=1)."""
+    import faiss
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+class FaissIndex(Index):
+    """``kind`` "flat" (exact) or "ivf" (approximate); ``nprobe`` None: calibrated at fit."""
+
+    def __init__(self, metric: str = "euclidean", kind: str = "ivf", nprobe: int | None = None):
+        self.metric, self.kind, self.nprobe = metric, kind, nprobe
+
+    def fit(self, codes: np.ndarray) -> "FaissIndex":
+        import faiss
+        vectors = self._prepared(codes)
+        n, dim = vectors.shape
+        faiss_metric = faiss.METRIC_INNER_PRODUCT if self.metric == "cosine" else faiss.METRIC_L2
+        if self.kind == "flat":
+            self.index_ = faiss.IndexFlat(dim, faiss_metric)
+        else:
+            cells = max(1, min(MAX_CELLS, n // CELL_SIZE))
+            self.index_ = faiss.IndexIVFFlat(faiss.IndexFlat(dim, faiss_metric), dim, cells, faiss_metric)
+            sample = np.random.default_rng(0).choice(n, min(n, cells * TRAIN_PER_CELL), replace=False)
+            self.index_.train(vectors[np.sort(sample)])
+        self.index_.add(vectors)
+        if self.kind == "ivf":
+            self.recall_ = self._calibrate(codes)
+        return self
+
+    def _calibrate(self, codes: np.ndarray) -> float:
+        """Set ``nprobe`` (given, or the smallest power of two reaching TARGET_RECALL); its recall@10."""
+        from explorer.search import CodeIndex
+        exact = CodeIndex(self.metric).fit(codes)
+        candidates = [self.nprobe] if self.nprobe else [2 ** p for p in range(int(math.log2(self.index_.nlist)) + 1)]
+        for nprobe in candidates:
+            self.index_.nprobe = self.nprobe = nprobe
+            recall = recall_at_k(self, exact, codes)
+            if recall >= TARGET_RECALL:
+                break
+        return recall
+
+    def add(self, codes: np.ndarray) -> None:
+        self.index_.add(self._prepared(codes))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = self._prepared(queries)
+        k = min(k, len(self))
+        work = len(queries) * len(self) * queries.shape[1] // (self.index_.nlist / self.nprobe if self.kind == "ivf" else 1)
+        with omp_threads(1) if work < SMALL_WORK else contextlib.nullcontext():
+            scores, rows = self.index_.search(queries, k)
+        if self.metric == "cosine":
+            return rows, (1 - scores).astype(np.float32)
+        return rows, np.sqrt(np.maximum(scores, 0)).astype(np.float32)
+
+    def __len__(self) -> int:
+        return self.index_.ntotal if hasattr(self, "index_") else 0
+
+    def _prepared(self, codes: np.ndarray) -> np.ndarray:
+        vectors = np.array(np.reshape(codes, (len(codes), -1)), np.float32, order="C")
+        if self.metric == "cosine":
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def save(self) -> tuple[dict[str, bytes], dict[str, Any]]:
+        import faiss
+        settings = {"kind": self.kind, "nprobe": self.nprobe}
+        if self.kind == "ivf":
+            settings.update(nlist=self.index_.nlist, recall_at_10=round(self.recall_, 4))
+        return {INDEX_FILE: faiss.serialize_index(self.index_).tobytes()}, settings
+
+    @classmethod
+    def load(cls, folder: Path, files: dict[str, bytes], codes: np.ndarray, settings: dict[str, Any]) -> "FaissIndex":
+        import faiss
+        index = cls(settings["metric"], settings["kind"], settings.get("nprobe"))
+        if INDEX_FILE not in files:
+            raise DataError(f"{folder}: its manifest lists no {INDEX_FILE}; rebuild the index with python -m explorer index")
+        try:
+            index.index_ = faiss.deserialize_index(np.frombuffer(files[INDEX_FILE], np.uint8))
+        except (RuntimeError, ValueError) as error:
+            raise DataError(f"{folder}: {INDEX_FILE} is not a readable FAISS index ({one_line(error)}); "
+                            "rebuild it with python -m explorer index") from None
+        if index.index_.ntotal != len(codes) or index.index_.d != codes.shape[1]:
+            raise DataError(f"{folder}: {INDEX_FILE} holds {index.index_.ntotal} codes of {index.index_.d} "
+                            f"dimensions, not the {codes.shape[0]} x {codes.shape[1]} of codes.npy; rebuild it")
+        if index.kind == "ivf":
+            faiss.extract_index_ivf(index.index_).nprobe = index.nprobe
+        return index

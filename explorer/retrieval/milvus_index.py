@@ -1,0 +1,99 @@
+"""Milvus behind :class:`~explorer.retrieval.base.Index`: past one process, or one machine.
+
+The URI says where: a path ending in ``.db`` starts Milvus Lite, the embedded Milvus server that
+``milvus-lite`` ships as a binary (the C++ engine with its knowhere index library, started by pymilvus
+as a child process); ``http://host:19530`` (or a Zilliz Cloud endpoint) talks to a Milvus cluster with
+the same calls. A cluster's token is read from the MILVUS_TOKEN environment variable, never stored.
+The collection gets Milvus's AUTOINDEX, its own choice for the deployment (FLAT, exact, in Milvus Lite).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explorer.errors import DataError, one_line
+from explorer.retrieval.base import Index, recall_at_k
+
+INSERT_BATCH = 10_000
+MILVUS_METRICS = {"euclidean": "L2", "cosine": "COSINE"}
+ID, VECTOR = "id", "vector"
+
+
+def is_local(uri: str) -> bool:
+    return "://" not in uri
+
+
+def connect(uri: str):
+    """A pymilvus client for ``uri``; a local path starts (or joins) a Milvus Lite server on that file."""
+    from pymilvus import MilvusClient
+    try:
+        if is_local(uri):
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            return MilvusClient(uri=str(Path(uri).resolve()))
+        return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
+    except Exception as error:  # pymilvus raises its own MilvusException and gRPC's errors alike
+        raise DataError(f"cannot reach Milvus at {uri} ({one_line(error)}); check the URI and that the server runs") from None
+
+
+class MilvusIndex(Index):
+    """Codes in the Milvus collection ``collection`` at ``uri``; row i has primary key i."""
+    kind = "milvus"
+
+    def __init__(self, metric: str, uri: str, collection: str):
+        self.metric, self.uri, self.collection = metric, uri, collection
+        self.client = connect(uri)
+        self.count_ = 0
+
+    def fit(self, codes: np.ndarray) -> "MilvusIndex":
+        from explorer.search import CodeIndex
+        if self.client.has_collection(self.collection):
+            self.client.drop_collection(self.collection)
+        self.client.create_collection(self.collection, dimension=codes.shape[1], primary_field_name=ID,
+                                      vector_field_name=VECTOR, id_type="int", auto_id=False,
+                                      metric_type=MILVUS_METRICS[self.metric], consistency_level="Strong")
+        self.count_ = 0
+        self.add(codes)
+        self.recall_ = recall_at_k(self, CodeIndex(self.metric).fit(codes), codes)
+        return self
+
+    def add(self, codes: np.ndarray) -> None:
+        codes = np.asarray(codes, np.float32)
+        for start in range(0, len(codes), INSERT_BATCH):
+            rows = [{ID: self.count_ + i, VECTOR: vector} for i, vector in
+                    enumerate(codes[start:start + INSERT_BATCH].tolist())]
+            self.client.insert(self.collection, rows)
+            self.count_ += len(rows)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        hits = self.client.search(self.collection, data=np.asarray(queries, np.float32).tolist(), limit=k,
+                                  anns_field=VECTOR, search_params={"metric_type": MILVUS_METRICS[self.metric]})
+        rows = np.array([[hit["id"] for hit in found] for found in hits], np.int64).reshape(len(queries), -1)
+        scores = np.array([[hit["distance"] for hit in found] for found in hits], np.float32).reshape(rows.shape)
+        # Milvus gives squared L2 distances, and cosine similarity rather than distance.
+        return rows, (1 - scores if self.metric == "cosine" else np.sqrt(np.maximum(scores, 0)))
+
+    def __len__(self) -> int:
+        return self.count_
+
+    def save(self) -> tuple[dict[str, bytes], dict[str, Any]]:
+        uri = str(Path(self.uri).resolve()) if is_local(self.uri) else self.uri
+        return {}, {"kind": self.kind, "uri": uri, "collection": self.collection,
+                    "recall_at_10": round(getattr(self, "recall_", 1.0), 4)}
+
+    @classmethod
+    def load(cls, folder: Path, files: dict[str, bytes], codes: np.ndarray, settings: dict[str, Any]) -> "MilvusIndex":
+        index = cls(settings["metric"], settings["uri"], settings["collection"])
+        if not index.client.has_collection(index.collection):
+            raise DataError(f"{folder}: its Milvus collection {index.collection} is not at {index.uri}; rebuild the "
+                            "index with python -m explorer index --engine milvus")
+        index.count_ = int(index.client.get_collection_stats(index.collection)["row_count"])
+        if index.count_ != len(codes):
+            raise DataError(f"{folder}: its Milvus collection holds {index.count_} codes, not the {len(codes)} of "
+                            "codes.npy; rebuild the index")
+        return index
+
+    def close(self) -> None:
+        self.client.close()
