@@ -9,6 +9,7 @@ The collection gets Milvus's AUTOINDEX, its own choice for the deployment (FLAT,
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ def connect(uri: str):
     try:
         if is_local(uri):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            return MilvusClient(uri=str(Path(uri).resolve()))
+            with warnings.catch_warnings():  # milvus-lite 2.5.1 imports pkg_resources, which warns of its end
+                warnings.simplefilter("ignore", UserWarning)
+                return MilvusClient(uri=str(Path(uri).resolve()))
         return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
     except Exception as error:  # pymilvus raises its own MilvusException and gRPC's errors alike
         raise DataError(f"cannot reach Milvus at {uri} ({one_line(error)}); check the URI and that the server runs") from None
