@@ -56,6 +56,11 @@ class TrainingImages:
             index = self.rows[index]
         return unit_float(self.images[index].to(self.device, non_blocking=True))
 
+    def __getitem__(self, positions: slice) -> Tensor:
+        """Images ``start:stop`` of the split as one float32 batch: what batched inference reads
+        (:meth:`explorer.variants.base.Autoencoder.apply_batched`)."""
+        return self.batch(torch.arange(*positions.indices(len(self)), device=self.home))
+
     def subset(self, positions: Tensor) -> "TrainingImages":
         """The images at ``positions`` (B,) of this split, as a split of the same stored images (no copy)."""
         positions = positions.to(self.home)
