@@ -20,7 +20,7 @@ from explorer.errors import DataError
 from explorer.tensors import as_tensor, unit_float
 
 STORE_DTYPE = np.uint8
-MAX_STORE_IMAGES = 1_000_000_000  # a header declaring more is refused before anything is mapped
+MAX_STORE_IMAGES = 100_000_000  # a header declaring more is refused before anything is mapped (row numbers: 8 bytes each)
 MAX_STORE_PIXELS = 4096 * 4096  # per image
 STORE_TEST_IMAGES = 10_000  # held out of a store at most: the test pass stays the same size at any N
 
@@ -76,7 +76,7 @@ def training_images(x: "np.ndarray | Tensor | TrainingImages", device: torch.dev
     float images already in this process's memory are shared on the CPU (a uint8 copy would add to them,
     not replace them), and on another device kept as uint8 when that is exact, else as float32."""
     if isinstance(x, TrainingImages):
-        return x
+        return TrainingImages(x.images, device, x.rows)  # the same images, batches sent to this device
     if isinstance(x, np.ndarray) and x.dtype == STORE_DTYPE:
         return TrainingImages(_nchw(as_tensor(x)), device)
     images = as_tensor(x, device)
@@ -137,9 +137,10 @@ def _check_shape(path, shape: tuple[int, ...]) -> None:
 
 @dataclass(frozen=True, eq=False)
 class StoredDataset:
-    """A store as the Trainer takes it: the training split mapped (:class:`TrainingImages` on the host),
-    the test split (a seeded sample of at most :data:`STORE_TEST_IMAGES`) read into memory as float32.
-    Unlabeled; what :class:`explorer.data.ImageDataset` offers the Trainer, without the float32 copy."""
+    """A store as the Trainer takes it: the training split mapped (:class:`TrainingImages` on the host, its
+    batches sent to the training device), the test split (a seeded sample of at most
+    :data:`STORE_TEST_IMAGES`) read into memory as float32. Unlabeled; what
+    :class:`explorer.data.ImageDataset` offers the Trainer, without the float32 copy."""
     name: str
     x_train: TrainingImages
     x_test: np.ndarray  # (N_test, C, H, W) float32
@@ -157,7 +158,7 @@ class StoredDataset:
         return 0
 
 
-def stored_dataset(path: str | Path, seed: int = 0, device: str | torch.device = "cpu") -> StoredDataset:
+def stored_dataset(path: str | Path, seed: int = 0) -> StoredDataset:
     """The store at ``path`` split by ``seed``: a sorted random sample of min(20 %, 10k) images to test on, the
     rest to train on (their row numbers, 8 bytes an image, are all this reads into memory)."""
     images = open_store(path)
@@ -166,5 +167,5 @@ def stored_dataset(path: str | Path, seed: int = 0, device: str | torch.device =
     test_rows, train_rows = np.sort(order[:n_test]), np.sort(order[n_test:])
     mapped = _nchw(as_tensor(images))
     x_test = unit_float(mapped[torch.from_numpy(test_rows)]).numpy()
-    train = TrainingImages(mapped, torch.device(device), torch.from_numpy(train_rows))
+    train = TrainingImages(mapped, torch.device("cpu"), torch.from_numpy(train_rows))
     return StoredDataset(name=f"store:{Path(path).name}", x_train=train, x_test=x_test, source=str(path))
