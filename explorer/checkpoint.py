@@ -55,6 +55,12 @@ class Checkpoint:
     def variant(self) -> str:
         return self.model.variant_name
 
+    @property
+    def seed(self) -> int:
+        """The training seed the metrics record (it chose the validation rows), 0 when absent or no seed."""
+        seed = self.metrics.get("seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32 else 0
+
 
 def dataset_record(dataset: "ImageDataset") -> dict[str, Any]:
     return {"name": dataset.name, "source": dataset.source, "fingerprint": dataset.fingerprint,

@@ -80,8 +80,9 @@ def cmd_train(args, config_cls) -> int:
     started = time.perf_counter()
     trainer = train(dataset, config, device=args.device, seed=args.seed,
                     callbacks=[TqdmProgress()], precision=args.precision)
-    metrics = {**evaluate(trainer.model, dataset), "train_seconds": round(time.perf_counter() - started, 2),
-               "device": str(trainer.device), "precision": args.precision, "seed": args.seed}
+    metrics = {**evaluate(trainer.model, dataset, args.seed), "seed": args.seed,
+               "train_seconds": round(time.perf_counter() - started, 2), "device": str(trainer.device),
+               "precision": args.precision}
     out = Path(args.out)
     if trainer.message:
         print(trainer.message, file=sys.stderr)
@@ -90,8 +91,10 @@ def cmd_train(args, config_cls) -> int:
         print(f"kept the earlier checkpoint in {args.out}, as this run diverged; pass --replace-diverged to "
               "replace it", file=sys.stderr)
     save(trainer.model, out, dataset_record(dataset), trainer.history, metrics)
+    validation = metrics["val_sq_err_per_image"]
     print(f"saved {out}: test squared error {metrics['test_sq_err_per_image']:.3f} per image "
-          f"(PCA-{config.latent_dim}: {metrics['pca_sq_err_per_image']:.3f})")
+          f"(PCA-{config.latent_dim}: {metrics['pca_sq_err_per_image']:.3f})"
+          + (f", validation {validation:.3f}" if validation is not None else ""))
     return 1 if trainer.status == "diverged" else 0
 
 
@@ -113,7 +116,7 @@ def cmd_eval(args) -> int:
     if dataset.fingerprint != recorded.get("fingerprint"):
         raise DataError(f"{dataset.name} at {dataset.source} is not the data {args.folder} was trained on "
                         "(fingerprints differ); pass --dataset with the original data")
-    metrics = evaluate(checkpoint.model, dataset)
+    metrics = evaluate(checkpoint.model, dataset, checkpoint.seed)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

@@ -120,6 +120,13 @@ class TrainedConfig(AutoencoderConfig):
     lr: float = param(2e-3, min=1e-6, max=10.0,
                       help="How big a step each update takes: too small learns slowly, too large makes the loss jump "
                            "or blow up.")
+    keep_best: bool = param(True, label="keep the best epoch",
+                            help="At the end, put back the weights of the epoch with the lowest error on the "
+                                 "validation images (a tenth of the training images, held out), not the last "
+                                 "epoch's.")
+    patience: int = param(0, min=0, max=10_000, label="early-stopping patience",
+                          help="Stop once the validation error has not improved for this many epochs "
+                               "(0: train every epoch).")
 
     REFERENCE_TRAIN_SIZE = 1437  # digits' training split, for which the epoch defaults are tuned
 

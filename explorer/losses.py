@@ -77,7 +77,7 @@ TERM_NAMES = {
     "discriminator": "discriminator", "discriminator_accuracy": "discriminator accuracy",
     "free_energy_gap": "free-energy gap (CD)", "recon_bce": "reconstruction cross-entropy (monitor)",
     "code_recon": "code reconstruction", "recon_code_only": "reconstruction from the code alone (monitor)",
-    "sq_err": "squared error", "test_sq_err": "test error",
+    "sq_err": "squared error", "val_sq_err": "validation error", "test_sq_err": "test error",
 }
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from explorer.baselines import pca_baseline
+from explorer.data.dataset import validation_split
 from explorer.memo import BoundedCache
 from explorer.search import CodeIndex, label_matches
 
@@ -42,12 +43,24 @@ def errors_against_pca(model: "Autoencoder", dataset: "ImageDataset") -> dict:
             "ratio_to_pca": error / pca_error if pca_error > 0 else float("nan")}
 
 
-def evaluate(model: "Autoencoder", dataset: "ImageDataset") -> dict:
-    """The test metrics ``python -m explorer eval --json`` prints (keys are a stable interface)."""
+def validation_error(model: "Autoencoder", dataset: "ImageDataset", seed: int) -> float | None:
+    """Mean squared error per image on the validation rows a Trainer seeded with ``seed`` held out of
+    the training split (None when it held none out)."""
+    _, rows = validation_split(len(dataset.x_train), seed)
+    if not len(rows):
+        return None
+    y = dataset.y_train[rows] if dataset.y_train is not None else None
+    return float(model.reconstruction_errors(dataset.x_train[rows], y).mean())
+
+
+def evaluate(model: "Autoencoder", dataset: "ImageDataset", seed: int = 0) -> dict:
+    """The test metrics ``python -m explorer eval --json`` prints (keys are a stable interface), with the
+    validation error beside the test error (the rows held out by a Trainer seeded with ``seed``)."""
     x_test, y_test = dataset.x_test, dataset.y_test
     metrics = {"variant": model.variant_name, "dataset": dataset.name, "fingerprint": dataset.fingerprint,
                "latent_dim": model.latent_dim, "side_information": model.side_information or None,
                "n_test": len(x_test), **errors_against_pca(model, dataset),
+               "val_sq_err_per_image": validation_error(model, dataset, seed),
                "precision_at_10": None, "precision_at_10_pixels": None}
     if y_test is not None:
         train_codes = model.encode_array(dataset.x_train, dataset.y_train)

@@ -41,20 +41,28 @@ def paired_rows(originals: np.ndarray, reconstructions: np.ndarray, per_row: int
 
 def loss_chart(history: list[dict]) -> go.Figure:
     """Two panels against epoch, as their scales differ by orders of magnitude (a summed cross-entropy
-    of ~250 against a test error of ~10): the training loss terms on top, the test error below; stage
-    boundaries as dotted lines. Terms are named in plain words (:data:`explorer.losses.TERM_NAMES`)."""
+    of ~250 against a test error of ~10): the training loss terms on top, the validation and test errors
+    below, a star on the epoch whose weights the model kept; stage boundaries as dotted lines. Terms are
+    named in plain words (:data:`explorer.losses.TERM_NAMES`)."""
     from plotly.subplots import make_subplots
-    terms = [k for k in (history[0] if history else {}) if k not in ("stage", "epoch", "seconds", "test_sq_err")]
+    errors = ("val_sq_err", "test_sq_err")
+    terms = [k for k in (history[0] if history else {}) if k not in ("stage", "epoch", "seconds", "kept", *errors)]
     epochs = [r["epoch"] for r in history]
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                            subplot_titles=("Training loss (mean over the epoch's batches)",
-                                           "Test error (squared error per test image)"))
+                                           "Validation and test error (squared error per image)"))
     mode = "lines+markers" if len(epochs) <= 30 else "lines"  # a dot per epoch only while they stay apart
     for term in terms:
         figure.add_trace(go.Scatter(x=epochs, y=[r.get(term) for r in history], mode=mode,
                                     name=term_name(term)), row=1, col=1)
-    figure.add_trace(go.Scatter(x=epochs, y=[r.get("test_sq_err") for r in history], mode=mode,
-                                name=term_name("test_sq_err"), line=dict(color="black")), row=2, col=1)
+    for error, colour in zip(errors, ("#7f7f7f", "black")):
+        if any(error in r for r in history):
+            figure.add_trace(go.Scatter(x=epochs, y=[r.get(error) for r in history], mode=mode,
+                                        name=term_name(error), line=dict(color=colour)), row=2, col=1)
+    for kept in (r for r in history if r.get("kept") and "val_sq_err" in r):
+        figure.add_trace(go.Scatter(x=[kept["epoch"]], y=[kept["val_sq_err"]], mode="markers",
+                                    marker=dict(symbol="star", size=14, color="#d62728"),
+                                    name=f"weights kept (epoch {kept['epoch']})"), row=2, col=1)
     for previous, record in zip(history, history[1:]):
         if record["stage"] != previous["stage"]:
             figure.add_vline(x=record["epoch"] - 0.5, line_dash="dot", annotation_text=record["stage"])

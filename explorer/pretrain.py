@@ -18,13 +18,14 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
 from explorer import baselines
 from explorer.checkpoint import dataset_record, load, save
 from explorer.data import dataset_status, load_dataset
+from explorer.errors import ExplorerError
 from explorer.gallery import PIXEL_SEARCH, PRETRAINED_ROOT, list_pretrained
 from explorer.projection import make_projector, save_projection, shipped_name, shown_indices
 from explorer.recipes import FASHION_MAP_VARIANTS, config_for
@@ -32,6 +33,9 @@ from explorer.registry import get_variant, list_variants
 from explorer.report import report_row
 from explorer.search import test_precisions
 from explorer.training import train
+
+if TYPE_CHECKING:
+    from explorer.config import AutoencoderConfig
 
 SEED = 0
 SHIPPED_MAPS = ("pca", "umap")  # a raw map is the codes themselves: nothing to ship
@@ -66,16 +70,26 @@ def build_plan() -> list[PlanEntry]:
     return plan
 
 
-def is_current(folder: Path, config_dict: dict) -> bool:
+def is_current(folder: Path, config: "AutoencoderConfig") -> bool:
+    """Whether the card at ``folder`` was trained with ``config``. A field added to the config class
+    after the card was written reads as its default, as :func:`explorer.checkpoint.load` reads it."""
     card = folder / "card.json"
-    return card.is_file() and json.loads(card.read_text()).get("config") == config_dict
+    return card.is_file() and shipped_config(json.loads(card.read_text()), type(config)) == config.to_dict()
+
+
+def shipped_config(card: dict, config_cls: type) -> dict | None:
+    """The card's config as ``config_cls`` reads it today (None if it no longer reads)."""
+    try:
+        return config_cls.from_dict(card.get("config")).to_dict()
+    except ExplorerError:
+        return None
 
 
 def pretrain_entry(entry: PlanEntry, root: Path, device: str, log: Callable[[str], None]) -> dict | None:
     dataset = load_dataset(entry.dataset)
     config = config_for(entry.variant, dataset.input_shape, len(dataset.x_train), entry.latent_dim)
     folder = root / entry.dataset / entry.folder_name
-    if is_current(folder, config.to_dict()):
+    if is_current(folder, config):
         log(f"{entry.dataset}/{entry.folder_name}: up to date")
         return None
     started = time.perf_counter()

@@ -1,4 +1,5 @@
-"""One Trainer for every variant: device, in-memory batching, callbacks, stop, divergence guard.
+"""One Trainer for every variant: device, in-memory batching, callbacks, stop, divergence guard, and
+the weights chosen on a validation split (:mod:`explorer.selection`).
 
 Batches are index-gathers from the whole training set held as one tensor on the device, never
 per-sample DataLoader indexing. Loss terms accumulate on the device and are read once per epoch, so
@@ -13,12 +14,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from explorer.data.dataset import validation_split
 from explorer.devices import autocast, resolve_device
 from explorer.errors import ConfigError
 from explorer.registry import build, variant_of
+from explorer.selection import EpochSelection, Verdict
 from explorer.tensors import INFERENCE_BATCH, as_tensor
 from explorer.threads import ThreadChoice
 
@@ -70,9 +74,13 @@ class Callback:
 
 @dataclass
 class _Run:
-    """What one ``fit`` works on: the splits on the training device, the batch size, the plan, the clock."""
+    """What one ``fit`` works on: the splits on the training device (batches come from the ``fit_rows`` of
+    ``x_train``; the other rows are ``x_val``), the batch size, the plan, the clock."""
     x_train: Tensor
     y_train: Tensor | None
+    fit_rows: Tensor
+    x_val: Tensor
+    y_val: Tensor | None
     x_test: Tensor
     y_test: Tensor | None
     batch_size: int
@@ -82,18 +90,19 @@ class _Run:
 
     @property
     def n_batches(self) -> int:
-        return math.ceil(len(self.x_train) / self.batch_size)
+        return math.ceil(len(self.fit_rows) / self.batch_size)
 
     @property
     def total_samples(self) -> int:
-        return self.total_epochs * len(self.x_train)
+        return self.total_epochs * len(self.fit_rows)
 
 
 class Trainer:
     """Fits ``model`` on a dataset. ``status`` ends as finished, stopped or diverged.
 
     Seeding is the caller's (:func:`train` seeds once, before building the model): the Trainer only
-    derives each epoch's shuffle from ``seed``."""
+    derives each epoch's shuffle and the validation split from ``seed``. ``message`` says why training
+    ended early, if it did, and which epoch's weights the model holds."""
 
     def __init__(self, model: "Autoencoder", *, device: str = "auto", seed: int = 0,
                  callbacks: Sequence[Callback] = (), eval_batch_size: int = INFERENCE_BATCH, precision: str = "fp32",
@@ -130,22 +139,22 @@ class Trainer:
         self.status = "running"
         for callback in self.callbacks:
             callback.on_train_start(self)
-        model.fit_data(x_train, y_train)
         stages = model.training_stages()
-        run = _Run(x_train, y_train, *self._tensors(dataset.x_test, dataset.y_test),
+        # Only iterative training has choices to make on held-out images; a closed-form fit (PCA) uses them all.
+        rows = validation_split(len(x_train), self.seed) if any(stage.epochs for stage in stages) else (
+            np.arange(len(x_train)), np.arange(0))
+        fit_rows, val_rows = (torch.from_numpy(part).to(self.device) for part in rows)
+        model.fit_data(x_train[fit_rows], y_train[fit_rows] if y_train is not None else None)
+        run = _Run(x_train, y_train, fit_rows, x_train[val_rows], y_train[val_rows] if y_train is not None else None,
+                   *self._tensors(dataset.x_test, dataset.y_test),
                    batch_size=getattr(model.config, "batch_size", len(x_train)),
                    total_epochs=sum(stage.epochs for stage in stages), threads=threads, started=time.perf_counter())
         for stage in stages:
-            if stage.on_start is not None:
-                stage.on_start()
-            for _ in range(stage.epochs):
-                self._epoch(stage, run)
-                if self.status != "running":
-                    break
+            self._run_stage(stage, run, whole_model=stage is stages[-1])
             if self.status != "running":
                 break
         if not stages:
-            self._record("fit", {}, run, 0.0)
+            self._epoch_end(self._record("fit", {}, run, 0.0))
         if self.status == "running":
             self.status = "finished"
         model.eval()
@@ -156,8 +165,36 @@ class Trainer:
     def _tensors(self, x, y) -> tuple[Tensor, Tensor | None]:
         return as_tensor(x, self.device), (as_tensor(y, self.device) if y is not None else None)
 
-    def _epoch(self, stage: "Stage", run: _Run) -> None:
-        """One epoch of ``stage``, recorded; a non-finite loss puts back the weights from before it."""
+    def _run_stage(self, stage: "Stage", run: _Run, whole_model: bool) -> None:
+        """``stage``'s epochs; on the stage that trains the whole model (the last), the validation rules of
+        :class:`EpochSelection` choose when to stop and which weights to keep."""
+        if stage.on_start is not None:
+            stage.on_start()
+        selection = None
+        if whole_model and len(run.x_val) and stage.epochs:
+            selection = EpochSelection(self.model, stage.name, len(self.history), self._validation_error(run),
+                                       patience=getattr(self.model.config, "patience", 0))
+        for _ in range(stage.epochs):
+            verdict = self._epoch(stage, run, selection)
+            if self.status != "running" or verdict.stop:
+                self._say(verdict.reason)
+                break
+        if selection is not None and getattr(self.model.config, "keep_best", True):
+            self._say(selection.restore())
+            for record in self.history:
+                if record["epoch"] == selection.best_epoch:
+                    record["kept"] = 1  # the weights the model ends with (checkpoint histories are numbers)
+
+    def _say(self, sentence: str) -> None:
+        self.message = "; ".join(part for part in (self.message, sentence) if part)
+
+    def _validation_error(self, run: _Run) -> float:
+        errors = self.model.reconstruction_errors(run.x_val, run.y_val, self.eval_batch_size)
+        return float(errors.mean())
+
+    def _epoch(self, stage: "Stage", run: _Run, selection: EpochSelection | None) -> Verdict:
+        """One epoch of ``stage``, recorded and judged by ``selection``; a non-finite loss puts back the
+        weights from before it."""
         good_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         started = time.perf_counter()
         sums, n_batches = self._run_epoch(stage, run)
@@ -166,24 +203,28 @@ class Trainer:
             self.model.load_state_dict(good_weights)
             bad = ", ".join(name for name, v in means.items() if not math.isfinite(v))
             self.status = "diverged"
-            self.message = (f"training diverged in stage {stage.name!r} (non-finite {bad}); "
-                            f"restored the weights from before epoch {len(self.history) + 1}. "
-                            f"Try a smaller learning rate.")
-            return
-        self._record(stage.name, means, run, time.perf_counter() - started)
+            self._say(f"training diverged in stage {stage.name!r} (non-finite {bad}); restored the weights from "
+                      f"before epoch {len(self.history) + 1}. Try a smaller learning rate.")
+            return Verdict(stop=True)
+        record = self._record(stage.name, means, run, time.perf_counter() - started)
         if self._stop.is_set():
             done = len(self.history) - (self.progress is not None and self.progress.batch < run.n_batches)
-            self.status, self.message = "stopped", (f"stopped by request after {done} full epoch(s)"
-                                                    + (" and part of the next" if done < len(self.history) else ""))
+            self.status = "stopped"
+            self._say(f"stopped by request after {done} full epoch(s)"
+                      + (" and part of the next" if done < len(self.history) else ""))
+        # Judged before the callbacks run, so the weights kept as the best are the ones that were scored.
+        verdict = selection.update(record["epoch"], record["val_sq_err"]) if selection is not None else Verdict()
+        self._epoch_end(record)
+        return verdict
 
     def _run_epoch(self, stage: "Stage", run: _Run) -> tuple[dict[str, Tensor], int]:
         """The loss terms summed over the epoch's batches (on the device), and how many batches ran."""
         self.model.train()
-        order = torch.randperm(len(run.x_train), generator=self._shuffle_generator()).to(self.device)
+        order = torch.randperm(len(run.fit_rows), generator=self._shuffle_generator()).to(self.device)
         sums: dict[str, Tensor] = {}
         batches_done = 0
-        for start in range(0, len(run.x_train), run.batch_size):
-            index = order[start:start + run.batch_size]
+        for start in range(0, len(run.fit_rows), run.batch_size):
+            index = run.fit_rows[order[start:start + run.batch_size]]
             run.threads.before()
             step_started = time.perf_counter()
             with autocast(self.device, self.precision):
@@ -194,7 +235,7 @@ class Trainer:
                 sums[name] = sums[name] + value if name in sums else value.clone()
             batches_done += 1
             self.progress = Progress(stage.name, len(self.history) + 1, run.total_epochs, batches_done,
-                                     run.n_batches, len(self.history) * len(run.x_train) + start + len(index),
+                                     run.n_batches, len(self.history) * len(run.fit_rows) + start + len(index),
                                      run.total_samples, time.perf_counter() - run.started)
             for callback in self.callbacks:
                 callback.on_batch_end(self, self.progress)
@@ -206,11 +247,17 @@ class Trainer:
         # One generator per epoch, derived from the seed, so a resumed or staged run reshuffles reproducibly.
         return torch.Generator().manual_seed(self.seed * 100_003 + len(self.history))
 
-    def _record(self, stage: str, means: dict[str, float], run: _Run, seconds: float) -> None:
+    def _record(self, stage: str, means: dict[str, float], run: _Run, seconds: float) -> dict:
+        """The epoch's history record: its mean loss terms, validation error (what chooses), test error
+        (shown only), seconds."""
         errors = self.model.reconstruction_errors(run.x_test, run.y_test, self.eval_batch_size)
         record = {"stage": stage, "epoch": len(self.history) + 1, **means,
+                  **({"val_sq_err": self._validation_error(run)} if len(run.x_val) else {}),
                   "test_sq_err": float(errors.mean()) if len(errors) else 0.0, "seconds": round(seconds, 4)}
         self.history.append(record)
+        return record
+
+    def _epoch_end(self, record: dict) -> None:
         for callback in self.callbacks:
             callback.on_epoch_end(self, record)
 

@@ -37,9 +37,14 @@ def test_train_then_eval_json(capsys, tmp_path):
     code, out, _ = run(capsys, "eval", str(out_dir), "--json")
     metrics = json.loads(out)
     assert code == 0 and metrics["variant"] == "deep_ae" and metrics["latent_dim"] == 4
-    for key in ("test_sq_err_per_image", "pca_sq_err_per_image", "precision_at_10", "precision_at_10_pixels"):
+    for key in ("test_sq_err_per_image", "val_sq_err_per_image", "pca_sq_err_per_image", "precision_at_10",
+                "precision_at_10_pixels"):
         assert isinstance(metrics[key], float) and metrics[key] > 0
     assert metrics["dataset"] == "digits"
+    history = json.loads((out_dir / "config.json").read_text())["history"]
+    kept = [record for record in history if record.get("kept")]
+    assert len(kept) == 1 and metrics["val_sq_err_per_image"] == pytest.approx(kept[0]["val_sq_err"], rel=1e-3)
+    assert "validation images" in err  # the CLI says which epoch's weights it kept
 
 
 def test_train_flags_come_from_the_variant_config(capsys):

@@ -96,7 +96,8 @@ class Autoencoder(nn.Module):
         raise NotImplementedError
 
     def fit_data(self, x: Tensor, y: Tensor | None) -> None:
-        """Called once with the whole training set before the first stage (closed-form fits, inits)."""
+        """Called once with the rows training fits on (the validation rows held out) before the first stage
+        runs (closed-form fits, inits)."""
 
     def training_stages(self) -> list[Stage]:
         return [Stage("train", self.config.epochs, self.backprop_step(adam(self.parameters(), self.config.lr)))]

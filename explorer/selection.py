@@ -1,0 +1,77 @@
+"""Choosing the weights a run ends with, from the validation error alone (never the test split).
+
+The Trainer holds out a seeded tenth of the training images (:func:`explorer.data.dataset.validation_split`)
+and scores the model on it after every epoch. :class:`EpochSelection` watches those scores over the
+stage that trains the whole model (the last one: a staged variant's greedy layers are not yet the
+model they build) and gives three rules:
+
+- keep the best: the weights of the lowest validation error, the stage's starting weights included,
+  so fine-tuning can never end worse than the unrolled stack it started from (Hinton & Salakhutdinov
+  2006 fine-tune a pretrained stack; a too-large step can undo the pretraining);
+- early stopping (Prechelt 1998): stop once ``patience`` epochs passed without a new best;
+- a slow rise, treated like a divergence: the validation error grew in each of the last
+  :data:`RISE_EPOCHS` epochs and ends :data:`RISE_MARGIN` above the best; training stops and keeps
+  the best weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+RISE_EPOCHS = 5      # growing this many epochs in a row is a trend, not the noise of a small split
+RISE_MARGIN = 0.02   # ... and the error must also have left the best by 2%, so a flat tail never stops
+
+
+@dataclass
+class Verdict:
+    """What the Trainer does after an epoch: go on, or stop with ``reason`` (a sentence)."""
+    stop: bool = False
+    reason: str = ""
+
+
+class EpochSelection:
+    """Tracks one stage's validation errors; ``restore`` puts the best weights back.
+
+    ``epoch`` numbers are the Trainer's (counted over all stages, 1-based); the stage's starting
+    weights are scored as ``start_epoch`` (the epoch before its first)."""
+
+    def __init__(self, model: nn.Module, stage: str, start_epoch: int, start_error: float, *, patience: int = 0):
+        self.model, self.stage, self.patience = model, stage, patience
+        self.errors: list[tuple[int, float]] = [(start_epoch, start_error)]
+        self.best_epoch, self.best_error = start_epoch, start_error
+        self._best_weights = self._copy()
+
+    def _copy(self) -> dict[str, torch.Tensor]:
+        return {name: value.detach().clone() for name, value in self.model.state_dict().items()}
+
+    def update(self, epoch: int, error: float) -> Verdict:
+        """Record ``epoch``'s validation error (the model holds that epoch's weights) and judge it."""
+        self.errors.append((epoch, error))
+        if error < self.best_error:
+            self.best_epoch, self.best_error = epoch, error
+            self._best_weights = self._copy()
+        if self.patience and epoch - self.best_epoch >= self.patience:
+            return Verdict(True, f"early stop: the validation error has not improved for {self.patience} epochs")
+        recent = [e for _, e in self.errors[-RISE_EPOCHS - 1:]]
+        rising = len(recent) == RISE_EPOCHS + 1 and all(b > a for a, b in zip(recent, recent[1:]))
+        if rising and recent[-1] > self.best_error * (1 + RISE_MARGIN):
+            return Verdict(True, f"stopped stage {self.stage!r}: the validation error rose for {RISE_EPOCHS} epochs "
+                                 f"in a row ({recent[0]:.3g} to {recent[-1]:.3g}; best {self.best_error:.3g} "
+                                 f"at epoch {self.best_epoch})")
+        return Verdict()
+
+    @property
+    def last_epoch(self) -> int:
+        return self.errors[-1][0]
+
+    def restore(self) -> str:
+        """Put the best weights back if a later epoch was worse; the sentence that says what was kept."""
+        if self.best_epoch == self.last_epoch:
+            return f"kept the last epoch's weights, the best on the validation images ({self.best_error:.3g})"
+        self.model.load_state_dict(self._best_weights)
+        start = self.best_epoch == self.errors[0][0]
+        which = f"from the start of stage {self.stage!r}" if start else f"of epoch {self.best_epoch}"
+        return (f"kept the weights {which}, the best on the validation images ({self.best_error:.3g}; "
+                f"epoch {self.last_epoch} ended at {self.errors[-1][1]:.3g})")
