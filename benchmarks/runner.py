@@ -13,8 +13,10 @@ from typing import Callable
 
 import torch
 
-from benchmarks import coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
+from benchmarks import (classroom, coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile,
+                        report, throughput)
 from benchmarks import data as bdata
+from benchmarks import retrieval
 from benchmarks.common import Row, Sizes, machine
 from explorer.threads import torch_threads
 
@@ -118,6 +120,7 @@ def process_sections(run: Run, dataset) -> None:
     run.section("5 cold start", coldstart.NAME, lambda: keep("cold_start", coldstart.rows(run.sizes), "seconds"))
     run.section(firstuse.SECTION, "walk", lambda: keep("first_use", firstuse.rows(run.sizes), "seconds"))
     run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))
+    run.section(classroom.SECTION, "30 sessions", lambda: keep("classroom", classroom.rows(run.sizes), "errors"))
 
 
 def ceiling_section(run: Run, dataset, model) -> None:
@@ -177,6 +180,7 @@ def _main(args: argparse.Namespace) -> int:
         model = bdata.model("deep_ae", dataset, bdata.config("deep_ae", sizes, epochs=1))
     explore_sections(run, dataset, model.eval())
     process_sections(run, dataset)
+    run.section(retrieval.SECTION, "engines and indexing", lambda: retrieval.rows(run.sizes))
     ceiling_section(run, dataset, trained.get("model"))
     goals = report.goal_rows(run.results)
     info["load_average_1_5_15"] += f" at start, {machine()['load_average_1_5_15']} at end"

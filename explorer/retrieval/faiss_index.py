@@ -82,7 +82,8 @@ class FaissIndex(Index):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = self._prepared(queries)
         k = min(k, len(self))
-        work = len(queries) * len(self) * queries.shape[1] // (self.index_.nlist / self.nprobe if self.kind == "ivf" else 1)
+        searched = len(self) * self.nprobe / self.index_.nlist if self.kind == "ivf" else len(self)  # codes compared
+        work = len(queries) * searched * queries.shape[1]
         with omp_threads(1) if work < SMALL_WORK else contextlib.nullcontext():
             scores, rows = self.index_.search(queries, k)
         if self.metric == "cosine":
@@ -110,7 +111,8 @@ class FaissIndex(Index):
         import faiss
         index = cls(settings["metric"], settings["kind"], settings.get("nprobe"))
         if INDEX_FILE not in files:
-            raise DataError(f"{folder}: its manifest lists no {INDEX_FILE}; rebuild the index with python -m explorer index")
+            raise DataError(f"{folder}: its manifest lists no {INDEX_FILE}; rebuild the index with "
+                            "python -m explorer index")
         try:
             index.index_ = faiss.deserialize_index(np.frombuffer(files[INDEX_FILE], np.uint8))
         except (RuntimeError, ValueError) as error:

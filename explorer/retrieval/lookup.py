@@ -13,6 +13,7 @@ from explorer.retrieval import engines, store
 from explorer.retrieval.base import Index
 from explorer.retrieval.build import check_model, model_record
 from explorer.retrieval.sources import MAX_IMAGE_FILE_BYTES, convert
+from explorer.search import Neighbours
 
 
 @dataclass
@@ -55,17 +56,47 @@ def query_image(path: str | Path, input_shape: tuple[int, int, int]) -> np.ndarr
     too_large = len(data) > MAX_IMAGE_FILE_BYTES
     image = f"over {MAX_IMAGE_FILE_BYTES:,} bytes" if too_large else convert(data, str(path), input_shape)
     if isinstance(image, str):
-        raise DataError(f"{path}: cannot be converted by the index's rule ({image}); give a PNG, JPEG, BMP, GIF or WebP "
-                        "image of the model's aspect ratio")
+        raise DataError(f"{path}: cannot be converted by the index's rule ({image}); give a PNG, JPEG, BMP, GIF "
+                        "or WebP image of the model's aspect ratio")
     return image
+
+
+def nearest_in(opened: OpenIndex, k: int, image: np.ndarray | None = None, row: int | None = None,
+               label: int | None = None) -> Neighbours:
+    """The ``k`` indexed items nearest to a query: an ``image`` (C, H, W), encoded by the index's model, or
+    the indexed item ``row`` (its stored code, itself left out). Marked against ``label`` (the query's
+    class number; an indexed item's own when None) where the index has labels."""
+    started = time.perf_counter()
+    code = opened.collection.codes[[row]] if image is None else opened.model.encode_array(
+        np.asarray(image, np.float32)[None])
+    rows, distances = opened.engine.search(code, k + (row is not None))
+    keep = (rows[0] >= 0) & (rows[0] != (-1 if row is None else row))  # FAISS pads with -1; the query itself
+    rows, distances = rows[0][keep][:k], distances[0][keep][:k]
+    labels = opened.collection.labels
+    label = int(labels[row]) if label is None and row is not None and labels is not None else label
+    matches = None if label is None or labels is None else labels[rows] == label
+    return Neighbours(rows, distances, matches, time.perf_counter() - started)
 
 
 def neighbours(opened: OpenIndex, image: np.ndarray, k: int) -> list[dict[str, Any]]:
     """The ``k`` items nearest to ``image`` (C, H, W), nearest first: row, source, distance, label."""
-    started = time.perf_counter()
-    code = opened.model.encode_array(np.asarray(image, np.float32)[None])
-    rows, distances = opened.engine.search(code, k)
-    seconds = time.perf_counter() - started
+    found = nearest_in(opened, k, image)
     return [{"rank": rank + 1, "row": int(row), "source": opened.collection.sources[row],
-             "distance": float(distance), "label": opened.label_name(int(row)), "seconds": round(seconds, 5)}
-            for rank, (row, distance) in enumerate(zip(rows[0], distances[0])) if row >= 0]
+             "distance": float(distance), "label": opened.label_name(int(row)), "seconds": round(found.seconds, 5)}
+            for rank, (row, distance) in enumerate(zip(found.indices, found.distances))]
+
+
+@dataclass(frozen=True)
+class QueryTarget:
+    """What the page's upload and drawing widgets convert a query for (they take a dataset): the
+    index's image shape, and sample images whose mean tells its background (light or dark)."""
+    input_shape: tuple[int, int, int]
+    fingerprint: str
+    x_train: np.ndarray  # (n, C, h, w) float32 thumbnails in [0, 1], or one blank image when none are stored
+
+    @classmethod
+    def of(cls, opened: OpenIndex, sample: int = 2000) -> "QueryTarget":
+        thumbnails = opened.collection.thumbnails
+        images = (np.zeros((1, *opened.input_shape), np.float32) if thumbnails is None
+                  else thumbnails[:sample].astype(np.float32) / 255)
+        return cls(opened.input_shape, opened.collection.manifest["files"]["codes.npy"]["sha256"], images)

@@ -38,7 +38,8 @@ def connect(uri: str):
                 return MilvusClient(uri=str(Path(uri).resolve()))
         return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
     except Exception as error:  # pymilvus raises its own MilvusException and gRPC's errors alike
-        raise DataError(f"cannot reach Milvus at {uri} ({one_line(error)}); check the URI and that the server runs") from None
+        raise DataError(f"cannot reach Milvus at {uri} ({one_line(error)}); check the URI and that the server "
+                        "runs") from None
 
 
 class MilvusIndex(Index):

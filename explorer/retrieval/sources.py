@@ -170,7 +170,8 @@ def _arrays(source: str, input_shape: tuple[int, int, int]) -> ArraySource:
     from explorer.data import load_dataset
     dataset = load_dataset(source if not Path(source).exists() else Path(source))
     if dataset.input_shape != tuple(input_shape):
-        raise DataError(f"{source}: its images are {dataset.input_shape} (C, H, W), not the model's {tuple(input_shape)}; "
+        raise DataError(f"{source}: its images are {dataset.input_shape} (C, H, W), not the model's "
+                        f"{tuple(input_shape)}; "
                         "arrays are not resized: index them with a model trained on this shape, or save them as images")
     names = [f"train/{i}" for i in range(len(dataset.x_train))] + [f"test/{i}" for i in range(len(dataset.x_test))]
     labels = None if dataset.y_train is None else np.concatenate([dataset.y_train, dataset.y_test])

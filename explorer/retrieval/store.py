@@ -21,7 +21,8 @@ from explorer.limits import read_at_most
 
 FORMAT = "autoencoder-explorer index"
 FORMAT_VERSION = 1
-MANIFEST, CODES, SOURCES, LABELS, THUMBNAILS = "manifest.json", "codes.npy", "sources.txt", "labels.npy", "thumbnails.npy"
+MANIFEST, CODES, SOURCES = "manifest.json", "codes.npy", "sources.txt"
+LABELS, THUMBNAILS = "labels.npy", "thumbnails.npy"
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_ITEMS = 50_000_000   # codes in one index folder
 MAX_CODE_DIM = 4096
@@ -71,7 +72,8 @@ def write(folder: Path, collection: Collection, engine_files: dict[str, bytes]) 
     try:
         atomic_folder.replace(folder, files, complete=is_index, check=check_target)
     except OSError as error:
-        raise DataError(f"could not write {folder} ({one_line(error)}); any index that was there is unchanged") from None
+        raise DataError(f"could not write {folder} ({one_line(error)}); any index that was there is "
+                        "unchanged") from None
 
 
 def is_index(folder: Path) -> bool:
@@ -93,7 +95,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             data = read_at_most(handle, MAX_MANIFEST_BYTES)
         manifest = json.loads(data) if len(data) <= MAX_MANIFEST_BYTES else None
     except FileNotFoundError:
-        raise DataError(f"{folder}: not an index folder (no {MANIFEST}); build one with python -m explorer index") from None
+        raise DataError(f"{folder}: not an index folder (no {MANIFEST}); build one with "
+                        "python -m explorer index") from None
     except (OSError, ValueError, RecursionError) as error:
         raise DataError(f"{folder}: {MANIFEST} is unreadable ({one_line(error)}); rebuild the index") from None
     problem = _manifest_problem(manifest)
@@ -144,7 +147,8 @@ def _array(data: bytes, name: str, dtype: str, shape_start: tuple[int, ...], fol
         raise DataError(f"{folder}: {name} is not an array file ({one_line(error)})") from None
     if declared != np.dtype(dtype) or fortran or tuple(shape[:len(shape_start)]) != shape_start or (
             np.prod(shape) * declared.itemsize != len(data) - stream.tell()):
-        raise DataError(f"{folder}: {name} holds {declared} {shape}, not the manifest's {dtype} {shape_start}; rebuild it")
+        raise DataError(f"{folder}: {name} holds {declared} {shape}, not the manifest's {dtype} {shape_start}; "
+                        "rebuild it")
     return np.frombuffer(data, declared, offset=stream.tell()).reshape(shape)
 
 

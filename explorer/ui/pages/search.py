@@ -1,13 +1,15 @@
-"""Search: the training images nearest to a query, by the model's code and by raw pixels."""
+"""Search: the training images nearest to a query, by the model's code and by raw pixels; or the
+items of an index folder (``python -m explorer index``) nearest to a query by its model's code."""
 import streamlit as st
 
 from explorer import robustness, search
-from explorer.ui import query, side_jobs, state
+from explorer.ui import index_panels, query, side_jobs, state
 from explorer.ui import search_panels as panels
 
 st.title("Search")
-current = side_jobs.need_model("Search", code="retrieval")
-if current is not None:
+if index_panels.index_chosen():
+    index_panels.index_search()
+elif (current := side_jobs.need_model("Search", code="retrieval")) is not None:
     dataset = state.dataset()
     st.caption("A query image is encoded and compared with the codes of every training image; beside it, "
                "the same search on raw pixels. Precision@k: the fraction of the k found images of the "

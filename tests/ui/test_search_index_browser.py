@@ -1,0 +1,71 @@
+"""The Search page on an index folder, in headless Chromium (Debian's /usr/bin/chromium): the folder
+named in a text box, a query from the collection, then a neighbour's button, then an upload; results
+with thumbnails, file names, distances and ✓/✗ marks. Pictures at 1024x768 and 1440 wide in screenshots/."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.data import load_dataset
+from explorer.retrieval.build import build
+from tests.ui.browser_walk import MAIN, ROOT, SHOTS, at_size, check, main_text, settle
+from tests.ui.test_browser import browser, context, page, server, upload  # noqa: F401  (fixtures, shared server)
+
+# slow as well: a server start, an index build and three pictures take over a minute on 2 busy cores
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+MODEL = ROOT / "pretrained" / "digits" / "deep_ae-8"
+WIDE_1440 = {"width": 1440, "height": 900}
+UPLOAD_CAPTION = re.compile(r"(\d{6})\n(\d) · (\d+\.\d+)")
+CAPTION = re.compile(r"(\d{6})\n([✓✗]) (\d) · (\d+\.\d+)")  # name (no suffix), mark, class, distance
+
+
+@pytest.fixture(scope="module")
+def index_folder(tmp_path_factory):
+    """300 digits written as 8x8 PNGs in class folders 0..9, indexed with the shipped deep_ae-8."""
+    root = tmp_path_factory.mktemp("index")
+    digits = load_dataset("digits")
+    for i in range(300):
+        path = root / "photos" / str(int(digits.y_train[i])) / f"{i:06d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.round(digits.x_train[i, 0] * 255).astype(np.uint8)).save(path)
+    build(MODEL, str(root / "photos"), root / "index", progress=False)
+    return root
+
+
+def captions(page) -> list[tuple[str, str, str, str]]:
+    return CAPTION.findall(main_text(page))
+
+
+def test_the_search_page_searches_an_index_folder(page, server, index_folder):
+    page.goto(f"{server}/search")
+    settle(page)
+    page.locator(MAIN).get_by_text("an index folder", exact=True).click()
+    settle(page)
+    page.get_by_label("Index folder (a path on the server)").fill(str(index_folder / "index"))
+    page.keyboard.press("Enter")
+    check(page, "search-index")
+    text = main_text(page)
+    assert "300 images from" in text and "deep_ae (8-D codes)" in text and "engine exact" in text, text[:600]
+    found = captions(page)
+    assert len(found) == 8, text[:1500]  # k = 8 by default: file name, mark, class, distance under each
+    assert all(distance != "0.000" for *_, distance in found)  # the query itself is left out
+    assert sum(mark == "✓" for _, mark, _, _ in found) >= 6  # digits' code neighbours mostly share the class
+    at_size(page, WIDE_1440, lambda p: p.screenshot(path=str(SHOTS / "search-index-1440.png"), full_page=True))
+
+    first = found[0][0]
+    settle(page)
+    buttons = page.locator(f'{MAIN} [data-testid="stButton"] button')
+    buttons.first.click()  # search with the nearest item
+    settle(page)
+    assert first in main_text(page).split("Nearest in the index")[0], "the query became that item"
+
+    page.locator(MAIN).get_by_text("upload", exact=True).click()
+    settle(page)
+    upload(page, "An image", [next((index_folder / "photos" / "3").iterdir())])
+    check(page, "search-index-upload")
+    classes = UPLOAD_CAPTION.findall(main_text(page))  # the upload's class is unknown: no marks
+    assert len(classes) == 8 and "Nearest in the index" in main_text(page)
+    assert sum(label == "3" for _, label, _ in classes) >= 5, classes
