@@ -13,8 +13,7 @@ from typing import Callable
 
 import torch
 
-from benchmarks import (classroom, coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile,
-                        report, throughput)
+from benchmarks import coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
 from benchmarks import data as bdata
 from benchmarks import retrieval
 from benchmarks.common import Row, Sizes, machine
@@ -120,7 +119,6 @@ def process_sections(run: Run, dataset) -> None:
     run.section("5 cold start", coldstart.NAME, lambda: keep("cold_start", coldstart.rows(run.sizes), "seconds"))
     run.section(firstuse.SECTION, "walk", lambda: keep("first_use", firstuse.rows(run.sizes), "seconds"))
     run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))
-    run.section(classroom.SECTION, "30 sessions", lambda: keep("classroom", classroom.rows(run.sizes), "errors"))
 
 
 def ceiling_section(run: Run, dataset, model) -> None:
