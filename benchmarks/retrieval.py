@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmarks.common import Row, Sizes, latency_text, time_interaction
 
-SECTION = "9 retrieval"
+SECTION = "11 retrieval"
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "pretrained" / "fashion-mnist" / "deep_ae-30"
 CACHE = Path(tempfile.gettempdir()) / "explorer-bench-retrieval"
