@@ -131,3 +131,17 @@ def test_killed_index_resumes_and_the_old_index_stays_loadable(tmp_path, model):
     manifest = build(model, str(photos), index, batch=4, progress=False)
     assert manifest["counts"]["indexed"] == 1520 and manifest["counts"]["resumed_batches"] >= done
     assert not work.exists()
+
+
+def test_names_that_cannot_be_one_line_of_utf8_are_skipped_and_an_empty_append_keeps_the_index(tmp_path, model):
+    photos = tmp_path / "photos"
+    write_pngs(photos, 12)
+    image = (photos / "a" / "000000.png").read_bytes()
+    (photos / "a" / "line\nbreak.png").write_bytes(image)
+    with open(os.path.join(os.fsencode(photos / "b"), b"latin\xe9.png"), "wb") as handle:
+        handle.write(image)
+    manifest = build(model, str(photos), tmp_path / "index", progress=False)
+    assert manifest["counts"]["skipped"] == {"name not in UTF-8": 1, "name with a line break": 1}
+    again = build(model, str(photos), tmp_path / "index", append=True, progress=False)
+    assert again["counts"]["indexed"] == 12 and again["counts"]["added"] == 0
+    assert store.read(tmp_path / "index").thumbnails.shape == (12, 1, 8, 8)

@@ -200,6 +200,9 @@ def _joined(base: store.Collection | None, gathered: dict[str, Any], source: Sou
     rows = gathered["rows"] if gathered["rows"] is not None else np.zeros(0, np.int64)
     if base is None and len(rows) == 0:
         raise DataError(f"{source.origin}: no image could be indexed (skipped: {_reasons(gathered['skipped'])})")
+    if len(rows) == 0:  # nothing new to append
+        return store.Collection(base.codes, base.sources, base.labels, base.thumbnails,
+                                {"class_names": base.class_names})
     codes, names = gathered["codes"], [source.names[row] for row in rows]
     labels = None if source.labels is None else source.labels[rows]
     thumbnails = gathered.get("thumbnails")

@@ -124,11 +124,22 @@ def _folder(root: Path) -> FolderSource:
     return FolderSource(str(root), names, *_labels(names), skipped_at_listing=skipped)
 
 
+def _name_problem(name: str) -> str | None:
+    """Why a file's name cannot be one line of the index's sources.txt (UTF-8, one name a line)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name not in UTF-8"
+    return "name with a line break" if "\n" in name or "\r" in name else None
+
+
 def _listing_problem(path: Path, inside: Path) -> str | None:
     if path.name.startswith("."):
         return None
     if not path.name.lower().endswith(IMAGE_SUFFIXES):
         return "not an image file (by its name)"
+    if _name_problem(str(path)):
+        return _name_problem(str(path))
     if path.is_symlink() and not path.resolve().is_relative_to(inside):
         return "link to outside the folder"
     if not path.is_file():
@@ -148,7 +159,8 @@ def _zip(path: Path) -> ZipSource:
         if any(p.startswith(".") or p == "__MACOSX" for p in parts):
             continue
         reason = ("named outside the archive" if outside_archive(info.filename) else
-                  None if info.filename.lower().endswith(IMAGE_SUFFIXES) else "not an image file (by its name)")
+                  _name_problem(info.filename) if info.filename.lower().endswith(IMAGE_SUFFIXES)
+                  else "not an image file (by its name)")
         if reason:
             skipped[reason] = skipped.get(reason, 0) + 1
         else:
