@@ -30,7 +30,7 @@ from explorer.gallery import PIXEL_SEARCH, PRETRAINED_ROOT, list_pretrained
 from explorer.projection import make_projector, save_projection, shipped_name, shown_indices
 from explorer.recipes import FASHION_MAP_VARIANTS, config_for
 from explorer.registry import get_variant, list_variants
-from explorer.report import report_row
+from explorer.report import above_pca_notes, report_row
 from explorer.search import test_precisions
 from explorer.training import train
 
@@ -217,6 +217,9 @@ def write_gallery_readme(root: Path) -> Path:
                      f"{_fmt(m.get('precision_at_10_pixels'))} |")
     lines += ["", "† Reconstructs from side information as well as the code (conv_ae: its max-pooling switches; "
               "cvae: the class label), so its error is not a same-size comparison with PCA."]
+    above = above_pca_notes([{**entry.card.get("metrics", {}), "variant": f"{entry.variant} on {entry.dataset}"}
+                             for entry in list_pretrained(root=root)])
+    lines += ["", *(f"- {note}" for note in above)] if above else []
     path = root / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -89,6 +89,26 @@ def build_report(dataset: "ImageDataset", latent_dim: int, *, variants: Iterable
     return rows
 
 
+# Why a variant can reconstruct worse than PCA with a code of the same size, for the rows that do.
+WHY_ABOVE_PCA = {
+    "rbm": "contrastive divergence fits the images' probability (Hinton 2002), not their reconstruction, and "
+           "its reconstruction is one up-down pass through the hidden units' probabilities with the same weights "
+           "both ways; the deep autoencoder of Hinton & Salakhutdinov 2006 needs backpropagation after the RBMs "
+           "for that reason (dbn_ae here)",
+    "lstm_ae": "it reads an image one row at a time and must carry all 28 rows through one LSTM state before "
+               "the code, and unroll them back from it; an MLP sees every pixel at once",
+}
+
+
+def above_pca_notes(rows: list[dict]) -> list[str]:
+    """A sentence for each row above PCA's error whose variant has a known reason, with its measured ratio
+    (a row's ``variant`` may be a label that starts with the variant's name, as on the Compare page)."""
+    return [f"{row['variant']} reconstructs at {row['ratio_to_pca']:.2f}× PCA-{row['latent_dim']}'s error: "
+            f"{WHY_ABOVE_PCA[row['variant'].split(' ')[0]]}."
+            for row in rows if str(row.get("variant")).split(" ")[0] in WHY_ABOVE_PCA
+            and (row.get("ratio_to_pca") or 0) >= 1]
+
+
 def markdown_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(header for _, header, _ in COLUMNS) + " |",
              "|" + "|".join("---" if key == "variant" else "---:" for key, _, _ in COLUMNS) + "|"]
@@ -101,6 +121,7 @@ def markdown_table(rows: list[dict]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *(f"{mark} Reconstructs with {info} as well as the code: not a same-size comparison with PCA."
                     for info, mark in notes.items())] if notes else []
+    lines += ["", *above_pca_notes(rows)] if above_pca_notes(rows) else []
     return "\n".join(lines)
 
 

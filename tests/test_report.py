@@ -43,3 +43,12 @@ def test_shipped_models_are_loaded_with_the_training_time_on_their_card(digits):
     card = find_pretrained("digits", "deep_ae", 8).card
     assert row["train_seconds"] == card["train_seconds"] > 0
     assert row["test_sq_err_per_image"] == card["metrics"]["test_sq_err_per_image"]  # loaded, not retrained
+
+
+def test_a_variant_above_pca_says_why_with_its_measured_ratio():
+    rows = [{"variant": "rbm (trained here)", "latent_dim": 30, "ratio_to_pca": 2.09},
+            {"variant": "lstm_ae", "latent_dim": 30, "ratio_to_pca": 0.79},  # below PCA: nothing to explain
+            {"variant": "deep_ae", "latent_dim": 30, "ratio_to_pca": 1.2}]   # no known reason: no sentence
+    table = markdown_table([{key: row.get(key) for key, _, _ in COLUMNS} | row for row in rows])
+    assert "rbm (trained here) reconstructs at 2.09× PCA-30's error: contrastive divergence" in table
+    assert "lstm_ae reconstructs" not in table and "deep_ae reconstructs" not in table
