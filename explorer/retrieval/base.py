@@ -48,19 +48,29 @@ class Index(ABC):
         """The index ``save`` wrote as ``files`` into ``folder`` (named in messages), over ``codes`` (N, K)."""
 
 
-def recall_at_k(index: Index, exact: Index, codes: np.ndarray, k: int = RECALL_K,
-                n_queries: int = RECALL_QUERIES, seed: int = 0) -> float:
-    """Mean fraction of the exact top-``k`` that ``index`` finds, for a seeded sample of the indexed
-    ``codes`` as queries. Each query's own row is dropped from both lists (it is always first), so
-    the figure is that of a new query near the collection, not of finding oneself."""
-    rows = np.random.default_rng(seed).choice(len(codes), min(n_queries, len(codes)), replace=False)
-    k = min(k, len(codes) - 1)
-    if k < 1:
-        return 1.0
-    found, _ = index.search(codes[rows], k + 1)
-    truth, _ = exact.search(codes[rows], k + 1)
-    hits = [len(_others(f, row, k) & _others(t, row, k)) for f, t, row in zip(found, truth, rows)]
-    return float(np.mean(hits)) / k
+class RecallProbe:
+    """Recall@k against exact search, for a seeded sample of the indexed ``codes`` as queries, with the
+    exact answers found once (so an index can be tried at several settings). Each query's own row is
+    dropped from both lists (it is always first), so the figure is that of a query like the
+    collection's items, not of finding oneself."""
+
+    EXACT_CHUNK = 16  # queries per exact matmul: 16 x 1M scores are 64 MB, where 256 at once were 1 GB
+
+    def __init__(self, codes: np.ndarray, metric: str, k: int = RECALL_K, n_queries: int = RECALL_QUERIES,
+                 seed: int = 0):
+        from explorer.search import CodeIndex
+        self.rows = np.random.default_rng(seed).choice(len(codes), min(n_queries, len(codes)), replace=False)
+        self.queries, self.k = codes[self.rows], min(k, len(codes) - 1)
+        exact = CodeIndex(metric, chunk_size=self.EXACT_CHUNK).fit(codes)
+        self.truth = exact.search(self.queries, self.k + 1)[0] if self.k >= 1 else None
+
+    def recall(self, index: Index) -> float:
+        if self.truth is None:
+            return 1.0
+        found, _ = index.search(self.queries, self.k + 1)
+        hits = [len(_others(f, row, self.k) & _others(t, row, self.k))
+                for f, t, row in zip(found, self.truth, self.rows)]
+        return float(np.mean(hits)) / self.k
 
 
 def _others(neighbours: np.ndarray, own: int, k: int) -> set[int]:

@@ -72,10 +72,9 @@ def build(model_dir: str | Path, source: str, out: str | Path, engine: str = "au
             "batch": batch, "append_to": len(base.codes) if base else 0}
     work = _work_folder(out, plan)
     resumed = _encode_chunks(model, collection_source, rows, work, batch, thumbnails, progress)
-    gathered = _gather(work, collection_source, rows, batch, thumbnails)
-    collection = _joined(base, gathered, collection_source)
+    collection, skipped = _gather(work, collection_source, rows, batch, thumbnails, base)
     counts = {"indexed": len(collection.codes), "added": len(collection.codes) - (len(base.codes) if base else 0),
-              "skipped": dict(sorted(gathered["skipped"].items())), "resumed_batches": resumed}
+              "skipped": dict(sorted(skipped.items())), "resumed_batches": resumed}
     collection.manifest.update(model=model_info, preprocessing=preprocessing(model_info["input_shape"]),
                                source=collection_source.origin, metric=metric, counts=counts, versions=_versions())
     manifest = _finish(out, collection, engine, metric, milvus_uri)
@@ -178,45 +177,55 @@ def _converted_rows(source: Source, rows: list[int], input_shape):
         start = stop
 
 
-def _gather(work: Path, source: Source, rows: list[int], batch: int, thumbnails: bool) -> dict[str, Any]:
-    """Every chunk's arrays joined, in the collection's order, and the skip reasons counted."""
+def _gather(work: Path, source: Source, rows: list[int], batch: int, thumbnails: bool,
+            base: store.Collection | None) -> tuple[store.Collection, dict[str, int]]:
+    """The ``base`` index's items (when appending) and every chunk's, in the collection's order, read
+    straight into the bytes of the index's .npy files (one copy in memory), and the skip reasons counted."""
     from explorer.data.npz import read_npz
-    keys = ("codes", "rows", "skipped") + (("thumbnails",) if thumbnails else ())
-    parts: dict[str, list[np.ndarray]] = {key: [] for key in keys}
-    for number in range(-(-len(rows) // batch)):
-        arrays, _ = read_npz(_chunk_path(work, number), keys, MAX_CHUNK_BYTES)
-        for key in keys:
-            parts[key].append(arrays[key])
-    joined = {key: np.concatenate(value) if value else None for key, value in parts.items()}
-    skipped = dict(source.skipped_at_listing)
-    for reason in (joined["skipped"] if joined["skipped"] is not None else ()):
-        skipped[str(reason)] = skipped.get(str(reason), 0) + 1
-    joined["skipped"] = skipped
-    return joined
+    chunks = [_chunk_path(work, number) for number in range(-(-len(rows) // batch))]
+    kept, skipped = [], dict(source.skipped_at_listing)
+    for chunk in chunks:
+        arrays, _ = read_npz(chunk, ("rows", "skipped"), MAX_CHUNK_BYTES)
+        kept.append(arrays["rows"])
+        for reason in arrays["skipped"]:
+            skipped[str(reason)] = skipped.get(str(reason), 0) + 1
+    new_rows = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+    if base is None and len(new_rows) == 0:
+        raise DataError(f"{source.origin}: no image could be indexed (skipped: {_reasons(skipped)})")
+    if base is not None and list(source.class_names) != base.class_names and len(new_rows):
+        raise DataError(f"{source.origin}: its classes {list(source.class_names)} are not the index's "
+                        f"{base.class_names}; append a collection with the same class folders")
+    first = len(base.codes) if base is not None else 0
+    thumbnails = thumbnails and (base is None or base.thumbnails is not None)
+    files = {"codes": None, "thumbnails": None}
+    for chunk in chunks:
+        arrays, _ = read_npz(chunk, ("codes",) + (("thumbnails",) if thumbnails else ()), MAX_CHUNK_BYTES)
+        for key, array in arrays.items():
+            if files[key] is None:
+                files[key] = store.NpyFile((first + len(new_rows), *array.shape[1:]), array.dtype)
+                if base is not None:
+                    files[key].array[:first] = base.codes if key == "codes" else base.thumbnails
+            files[key].array[first:first + len(array)] = array
+        first += len(arrays["codes"])
+    return _collection(base, files, source, new_rows), skipped
 
 
-def _joined(base: store.Collection | None, gathered: dict[str, Any], source: Source) -> store.Collection:
-    """The new items' collection, after the ``base`` index's items when appending."""
-    rows = gathered["rows"] if gathered["rows"] is not None else np.zeros(0, np.int64)
-    if base is None and len(rows) == 0:
-        raise DataError(f"{source.origin}: no image could be indexed (skipped: {_reasons(gathered['skipped'])})")
-    if len(rows) == 0:  # nothing new to append
+def _collection(base: store.Collection | None, files: dict, source: Source, new_rows: np.ndarray) -> store.Collection:
+    """The collection of ``files`` (NpyFile or None per array), sources and labels after ``base``'s."""
+    if files["codes"] is None:  # nothing new to append
         return store.Collection(base.codes, base.sources, base.labels, base.thumbnails,
                                 {"class_names": base.class_names})
-    codes, names = gathered["codes"], [source.names[row] for row in rows]
-    labels = None if source.labels is None else source.labels[rows]
-    thumbnails = gathered.get("thumbnails")
-    manifest = {"class_names": list(source.class_names)}
+    names = [source.names[row] for row in new_rows]
+    labels = None if source.labels is None else source.labels[new_rows]
     if base is not None:
-        if list(source.class_names) != base.class_names:
-            raise DataError(f"{source.origin}: its classes {list(source.class_names)} are not the index's "
-                            f"{base.class_names}; append a collection with the same class folders")
-        codes = np.concatenate([base.codes, codes]) if codes is not None else base.codes
         names = base.sources + names
         labels = None if labels is None or base.labels is None else np.concatenate([base.labels, labels])
-        thumbnails = (None if thumbnails is None or base.thumbnails is None
-                      else np.concatenate([base.thumbnails, thumbnails]))
-    return store.Collection(codes, names, labels, thumbnails, manifest)
+    thumbnails = files["thumbnails"]
+    collection = store.Collection(files["codes"].array, names, labels, None if thumbnails is None else thumbnails.array,
+                                  {"class_names": list(source.class_names)})
+    collection.prebuilt = {store.CODES: files["codes"].data,
+                           **({store.THUMBNAILS: thumbnails.data} if thumbnails is not None else {})}
+    return collection
 
 
 def _reasons(skipped: dict[str, int]) -> str:

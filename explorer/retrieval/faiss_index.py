@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from explorer.errors import DataError, one_line
-from explorer.retrieval.base import Index, recall_at_k
+from explorer.retrieval.base import Index, RecallProbe
 
 KINDS = ("flat", "ivf")
 INDEX_FILE = "index.faiss"
@@ -49,6 +50,7 @@ class FaissIndex(Index):
 
     def fit(self, codes: np.ndarray) -> "FaissIndex":
         import faiss
+        started = time.perf_counter()
         vectors = self._prepared(codes)
         n, dim = vectors.shape
         faiss_metric = faiss.METRIC_INNER_PRODUCT if self.metric == "cosine" else faiss.METRIC_L2
@@ -59,19 +61,22 @@ class FaissIndex(Index):
             self.index_ = faiss.IndexIVFFlat(faiss.IndexFlat(dim, faiss_metric), dim, cells, faiss_metric)
             sample = np.random.default_rng(0).choice(n, min(n, cells * TRAIN_PER_CELL), replace=False)
             self.index_.train(vectors[np.sort(sample)])
+        self.seconds_ = {"train": time.perf_counter() - started}
         self.index_.add(vectors)
+        self.seconds_["add"] = time.perf_counter() - started - self.seconds_["train"]
         if self.kind == "ivf":
             self.recall_ = self._calibrate(codes)
+            self.seconds_["calibrate"] = time.perf_counter() - started - sum(self.seconds_.values())
         return self
 
     def _calibrate(self, codes: np.ndarray) -> float:
-        """Set ``nprobe`` (given, or the smallest power of two reaching TARGET_RECALL); its recall@10."""
-        from explorer.search import CodeIndex
-        exact = CodeIndex(self.metric).fit(codes)
-        candidates = [self.nprobe] if self.nprobe else [2 ** p for p in range(int(math.log2(self.index_.nlist)) + 1)]
+        """Set ``nprobe`` (given, or the smallest power of two, or all cells, reaching TARGET_RECALL); its recall@10."""
+        probe = RecallProbe(codes, self.metric)
+        cells = self.index_.nlist  # every cell at last: exact search, whatever the codes
+        candidates = [self.nprobe] if self.nprobe else [2 ** p for p in range(math.ceil(math.log2(cells)))] + [cells]
         for nprobe in candidates:
             self.index_.nprobe = self.nprobe = nprobe
-            recall = recall_at_k(self, exact, codes)
+            recall = probe.recall(self)
             if recall >= TARGET_RECALL:
                 break
         return recall
@@ -94,9 +99,9 @@ class FaissIndex(Index):
         return self.index_.ntotal if hasattr(self, "index_") else 0
 
     def _prepared(self, codes: np.ndarray) -> np.ndarray:
-        vectors = np.array(np.reshape(codes, (len(codes), -1)), np.float32, order="C")
+        vectors = np.ascontiguousarray(np.reshape(codes, (len(codes), -1)), np.float32)  # no copy when it is
         if self.metric == "cosine":
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
     def save(self) -> tuple[dict[str, bytes], dict[str, Any]]:
@@ -104,6 +109,8 @@ class FaissIndex(Index):
         settings = {"kind": self.kind, "nprobe": self.nprobe}
         if self.kind == "ivf":
             settings.update(nlist=self.index_.nlist, recall_at_10=round(self.recall_, 4))
+        if hasattr(self, "seconds_"):
+            settings["seconds"] = {step: round(seconds, 3) for step, seconds in self.seconds_.items()}
         return {INDEX_FILE: faiss.serialize_index(self.index_).tobytes()}, settings
 
     @classmethod

@@ -38,10 +38,25 @@ class Collection:
     thumbnails: np.ndarray | None  # (N, C, h, w) uint8, or None
     manifest: dict[str, Any]
     engine_files: dict[str, bytes] = field(default_factory=dict)  # checked against the manifest
+    prebuilt: dict[str, bytearray] = field(default_factory=dict)  # .npy files whose data the arrays above view
 
     @property
     def class_names(self) -> list[str]:
         return self.manifest.get("class_names", [])
+
+
+class NpyFile:
+    """An .npy file's bytes made before its data: ``array`` views the data part of ``data``, so filling
+    the array fills the file, and the file is written without a second copy of the array in memory."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype):
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                      "fortran_order": False, "shape": tuple(shape)})
+        offset = len(header.getvalue())
+        self.data = bytearray(offset + int(np.prod(shape)) * np.dtype(dtype).itemsize)
+        self.data[:offset] = header.getvalue()
+        self.array = np.frombuffer(self.data, dtype, offset=offset).reshape(shape)
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -58,12 +73,11 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 def write(folder: Path, collection: Collection, engine_files: dict[str, bytes]) -> None:
     """Replace ``folder`` with ``collection`` and ``engine_files``, atomically."""
-    files = {CODES: npy_bytes(collection.codes.astype(np.float32)),
-             SOURCES: "".join(f"{source}\n" for source in collection.sources).encode(), **engine_files}
-    if collection.labels is not None:
-        files[LABELS] = npy_bytes(collection.labels.astype(np.int64))
-    if collection.thumbnails is not None:
-        files[THUMBNAILS] = npy_bytes(collection.thumbnails)
+    arrays = {CODES: collection.codes.astype(np.float32, copy=False), THUMBNAILS: collection.thumbnails,
+              LABELS: None if collection.labels is None else collection.labels.astype(np.int64, copy=False)}
+    files = {name: collection.prebuilt.get(name) or npy_bytes(array) for name, array in arrays.items()
+             if array is not None}
+    files.update({SOURCES: "".join(f"{source}\n" for source in collection.sources).encode(), **engine_files})
     manifest = {**collection.manifest, "format": FORMAT, "format_version": FORMAT_VERSION,
                 "count": len(collection.codes), "code_dim": int(collection.codes.shape[1]),
                 "files": {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
