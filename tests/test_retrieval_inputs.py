@@ -66,6 +66,7 @@ def test_other_sizes_follow_the_rule_or_are_refused_with_the_reason(tmp_path, mo
                    "wide.png", "cannot be converted by the index's rule", "aspect ratio")
     (tmp_path / "text.png").write_text("hello")
     one_line_error(capsys, ["search", str(tmp_path / "index"), str(tmp_path / "text.png")], "not an image")
+    one_line_error(capsys, ["search", str(tmp_path / "index"), str(photos)], "no such image file")
 
 
 def test_arrays_of_another_shape_are_refused(tmp_path, model, capsys):

@@ -48,6 +48,8 @@ def open_index(folder: str | Path, model_dir: str | Path | None = None) -> OpenI
 
 def query_image(path: str | Path, input_shape: tuple[int, int, int]) -> np.ndarray:
     """An image file -> (C, H, W) by the index's rule, or DataError with the reason it cannot be."""
+    if not Path(path).is_file():  # a folder, a FIFO or a device would never give an image
+        raise DataError(f"{path}: no such image file")
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_IMAGE_FILE_BYTES + 1)
