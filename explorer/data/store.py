@@ -135,6 +135,24 @@ def _check_shape(path, shape: tuple[int, ...]) -> None:
                         f"({MAX_STORE_IMAGES:,} images of at most {MAX_STORE_PIXELS:,} values)")
 
 
+GLIBC_MMAP_THRESHOLD = 128 * 1024  # glibc's initial threshold, kept from moving
+
+
+def fix_malloc_threshold() -> None:
+    """Pins glibc's mmap threshold where it starts (a no-op where libc is not glibc). glibc raises it to the
+    size of each large block freed, after which a batch's ~1 MB blocks come from the heap, where the small
+    arrays kept between them (each batch's errors) stop the heap shrinking: a validation pass over 59k
+    mapped images left ~100 MB more resident than one over 5k (benchmarks/RESULTS.md, section 9).
+    Blocks above the threshold are mapped and unmapped whole, costing a system call per batch."""
+    import ctypes
+    import ctypes.util
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, GLIBC_MMAP_THRESHOLD)  # M_MMAP_THRESHOLD; setting it also stops its adjustment
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass(frozen=True, eq=False)
 class StoredDataset:
     """A store as the Trainer takes it: the training split mapped (:class:`TrainingImages` on the host, its
@@ -161,6 +179,7 @@ class StoredDataset:
 def stored_dataset(path: str | Path, seed: int = 0) -> StoredDataset:
     """The store at ``path`` split by ``seed``: a sorted random sample of min(20 %, 10k) images to test on, the
     rest to train on (their row numbers, 8 bytes an image, are all this reads into memory)."""
+    fix_malloc_threshold()
     images = open_store(path)
     n_test = min(STORE_TEST_IMAGES, max(1, math.ceil(0.2 * len(images))))
     order = np.random.default_rng(seed).permutation(len(images))
