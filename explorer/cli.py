@@ -70,6 +70,7 @@ def cmd_list(args) -> int:
 def cmd_train(args, config_cls) -> int:
     from explorer.checkpoint import check_target, dataset_record, is_checkpoint, save
     from explorer.data import load_dataset
+    from explorer.distributed import session
     from explorer.metrics import evaluate
     from explorer.recipes import config_for
     from explorer.training import train
@@ -78,11 +79,14 @@ def cmd_train(args, config_cls) -> int:
     given = config_values(args, config_cls)
     config = config_for(args.variant, dataset.input_shape, len(dataset.x_train), given.get("latent_dim")).replace(**given)
     started = time.perf_counter()
-    trainer = train(dataset, config, device=args.device, seed=args.seed,
-                    callbacks=[TqdmProgress()], precision=args.precision)
+    with session(args.device) as (world, device):  # under torchrun: one rank of DistributedDataParallel
+        trainer = train(dataset, config, device=device, seed=args.seed,
+                        callbacks=[TqdmProgress()] if world.is_main else [], precision=args.precision)
+    if not world.is_main:
+        return 1 if trainer.status == "diverged" else 0  # rank 0 evaluates, saves and says so
     metrics = {**evaluate(trainer.model, dataset, args.seed), "seed": args.seed,
                "train_seconds": round(time.perf_counter() - started, 2), "device": str(trainer.device),
-               "precision": args.precision}
+               "precision": args.precision, "processes": world.size}
     out = Path(args.out)
     if trainer.message:
         print(trainer.message, file=sys.stderr)

@@ -1,9 +1,11 @@
 """One Trainer for every variant: device, in-memory batching, callbacks, stop, divergence guard, and
 the weights chosen on a validation split (:mod:`explorer.selection`).
 
-Batches are index-gathers from the whole training set held as one tensor on the device, never
-per-sample DataLoader indexing. Loss terms accumulate on the device and are read once per epoch, so
-a GPU epoch has no host sync per batch. On the CPU, ``fit`` picks its thread count as it goes
+Batches are index-gathers from the whole training set held as one tensor on the device (uint8 where
+that is exact, or memory-mapped from a store: :mod:`explorer.data.store`), never per-sample DataLoader
+indexing; under torchrun each rank steps on its shard of every batch (:mod:`explorer.distributed`).
+Loss terms accumulate on the device and are read once per epoch, so a GPU epoch has no host sync per
+batch. On the CPU, ``fit`` picks its thread count as it goes
 (:class:`explorer.threads.ThreadChoice`).
 """
 from __future__ import annotations
@@ -19,17 +21,20 @@ import torch
 from torch import Tensor
 
 from explorer.data.dataset import validation_split
+from explorer.data.store import TrainingImages, training_images
+from explorer.distributed import World, current, data_parallel, mean_over_ranks, shard
 from explorer.devices import autocast, resolve_device
 from explorer.errors import ConfigError
 from explorer.registry import build, variant_of
 from explorer.selection import EpochSelection, Verdict
 from explorer.tensors import INFERENCE_BATCH, as_tensor
 from explorer.threads import ThreadChoice
+from explorer.variants.base import Autoencoder
 
 if TYPE_CHECKING:
     from explorer.config import AutoencoderConfig
     from explorer.data import ImageDataset
-    from explorer.variants.base import Autoencoder, Stage
+    from explorer.variants.base import Stage
 
 
 def seed_everything(seed: int) -> None:
@@ -76,7 +81,7 @@ class Callback:
 class _Run:
     """What one ``fit`` works on: the splits on the training device (batches come from the ``fit_rows`` of
     ``x_train``; the other rows are ``x_val``), the batch size, the plan, the clock."""
-    x_train: Tensor
+    x_train: TrainingImages
     y_train: Tensor | None
     fit_rows: Tensor
     x_val: Tensor
@@ -87,6 +92,7 @@ class _Run:
     total_epochs: int
     threads: ThreadChoice
     started: float
+    world: World  # the training processes: this one, or torchrun's ranks
 
     @property
     def n_batches(self) -> int:
@@ -133,7 +139,8 @@ class Trainer:
 
     def _fit(self, dataset: "ImageDataset", threads: ThreadChoice) -> "Trainer":
         model = self.model.to(self.device)
-        x_train, y_train = self._tensors(dataset.x_train, dataset.y_train)
+        x_train = training_images(dataset.x_train, self.device)  # uint8 or float, resident or memory-mapped
+        y_train = as_tensor(dataset.y_train, self.device) if dataset.y_train is not None else None
         if model.conditional and y_train is None:
             raise ConfigError(f"{model.variant_name} is conditioned on labels, and {dataset.name} has none")
         self.status = "running"
@@ -143,16 +150,19 @@ class Trainer:
         # Only iterative training has choices to make on held-out images; a closed-form fit (PCA) uses them all.
         rows = validation_split(len(x_train), self.seed) if any(stage.epochs for stage in stages) else (
             np.arange(len(x_train)), np.arange(0))
-        fit_rows, val_rows = (torch.from_numpy(part).to(self.device) for part in rows)
-        model.fit_data(x_train[fit_rows], y_train[fit_rows] if y_train is not None else None)
-        run = _Run(x_train, y_train, fit_rows, x_train[val_rows], y_train[val_rows] if y_train is not None else None,
+        fit_rows, val_rows = (torch.from_numpy(part).to(x_train.home) for part in rows)
+        if type(model).fit_data is not Autoencoder.fit_data:  # a closed-form fit (PCA) reads the split whole
+            model.fit_data(x_train.subset(fit_rows).whole(), _rows(y_train, fit_rows))
+        run = _Run(x_train, y_train, fit_rows, x_train.subset(val_rows), _rows(y_train, val_rows),
                    *self._tensors(dataset.x_test, dataset.y_test),
                    batch_size=getattr(model.config, "batch_size", len(x_train)),
-                   total_epochs=sum(stage.epochs for stage in stages), threads=threads, started=time.perf_counter())
-        for stage in stages:
-            self._run_stage(stage, run, whole_model=stage is stages[-1])
-            if self.status != "running":
-                break
+                   total_epochs=sum(stage.epochs for stage in stages), threads=threads, started=time.perf_counter(),
+                   world=current())
+        with data_parallel(model, run.world, self.seed) as for_ddp:  # DDP under torchrun, else as it is
+            for stage in stages:
+                self._run_stage(for_ddp(stage), run, whole_model=stage is stages[-1])
+                if self.status != "running":
+                    break
         if not stages:
             self._epoch_end(self._record("fit", {}, run, 0.0))
         if self.status == "running":
@@ -220,28 +230,29 @@ class Trainer:
     def _run_epoch(self, stage: "Stage", run: _Run) -> tuple[dict[str, Tensor], int]:
         """The loss terms summed over the epoch's batches (on the device), and how many batches ran."""
         self.model.train()
-        order = torch.randperm(len(run.fit_rows), generator=self._shuffle_generator()).to(self.device)
+        order = torch.randperm(len(run.fit_rows), generator=self._shuffle_generator()).to(run.fit_rows.device)
         sums: dict[str, Tensor] = {}
         batches_done = 0
         for start in range(0, len(run.fit_rows), run.batch_size):
-            index = run.fit_rows[order[start:start + run.batch_size]]
+            batch = order[start:start + run.batch_size]  # the global batch; this rank steps on its shard
+            index = run.fit_rows[shard(batch, run.world)]
             run.threads.before()
             step_started = time.perf_counter()
             with autocast(self.device, self.precision):
-                terms = stage.step(run.x_train[index], run.y_train[index] if run.y_train is not None else None)
-            if len(index) == run.batch_size:
+                terms = stage.step(run.x_train.batch(index), _rows(run.y_train, index))
+            if len(batch) == run.batch_size:
                 run.threads.after(time.perf_counter() - step_started)
             for name, value in terms.items():
                 sums[name] = sums[name] + value if name in sums else value.clone()
             batches_done += 1
             self.progress = Progress(stage.name, len(self.history) + 1, run.total_epochs, batches_done,
-                                     run.n_batches, len(self.history) * len(run.fit_rows) + start + len(index),
+                                     run.n_batches, len(self.history) * len(run.fit_rows) + start + len(batch),
                                      run.total_samples, time.perf_counter() - run.started)
             for callback in self.callbacks:
                 callback.on_batch_end(self, self.progress)
             if self._stop.is_set():
                 break
-        return sums, batches_done
+        return mean_over_ranks(sums, run.world), batches_done
 
     def _shuffle_generator(self) -> torch.Generator:
         # One generator per epoch, derived from the seed, so a resumed or staged run reshuffles reproducibly.
@@ -260,6 +271,11 @@ class Trainer:
     def _epoch_end(self, record: dict) -> None:
         for callback in self.callbacks:
             callback.on_epoch_end(self, record)
+
+
+def _rows(labels: Tensor | None, index: Tensor) -> Tensor | None:
+    """``labels`` at ``index`` (made wherever the images live), or None for unlabeled data."""
+    return labels[index.to(labels.device)] if labels is not None else None
 
 
 def train(dataset: "ImageDataset", config: "AutoencoderConfig", *, device: str = "auto", seed: int = 0,

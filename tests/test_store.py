@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from explorer.data import ImageDataset
 from explorer.data.dataset import unit_images
 from explorer.data.store import (STORE_TEST_IMAGES, TrainingImages, compact, create_store, open_store,
                                  stored_dataset, training_images)
 from explorer.errors import DataError
+from explorer.training import train
+from tests.conftest import make_image_dataset, tiny_config
 
 
 def uint8_images(n=50, shape=(6, 5), seed=0) -> np.ndarray:
@@ -112,3 +115,23 @@ def test_create_store_refuses_shapes_past_its_bounds(tmp_path):
     with pytest.raises(DataError, match="exceed the store's bounds"):
         create_store(tmp_path / "s.npy", 10, (5000, 5000))
     assert not (tmp_path / "s.npy").exists()
+
+
+def test_training_from_a_mapped_store_is_training_from_the_same_images_in_memory(tmp_path):
+    bars = make_image_dataset(n_train=64)
+    codes = np.rint(bars.x_train[:, 0] * 255).astype(np.uint8)
+    stored = stored_dataset(write_store(tmp_path / "bars.npy", codes))
+    rows = stored.x_train.rows.numpy()
+    in_memory = ImageDataset("bars", unit_images(codes[rows]), None, stored.x_test, None, (), "tests")
+    config = tiny_config("deep_ae", epochs=2, batch_size=8)
+    from_store, from_memory = (train(data, config, device="cpu", seed=0) for data in (stored, in_memory))
+    for name, value in from_memory.model.state_dict().items():
+        assert torch.equal(from_store.model.state_dict()[name], value), name
+    assert [r["val_sq_err"] for r in from_store.history] == [r["val_sq_err"] for r in from_memory.history]
+
+
+def test_a_closed_form_fit_reads_the_whole_store_split(tmp_path):
+    codes = uint8_images(n=40, shape=(4, 4))
+    stored = stored_dataset(write_store(tmp_path / "s.npy", codes))
+    pca = train(stored, tiny_config("pca", latent_dim=2), device="cpu").model
+    assert pca.mean.shape == (16,) and float(pca.mean.max()) <= 1.0 and float(pca.explained_variance[0]) > 0

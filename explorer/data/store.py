@@ -61,6 +61,10 @@ class TrainingImages:
         (:meth:`explorer.variants.base.Autoencoder.apply_batched`)."""
         return self.batch(torch.arange(*positions.indices(len(self)), device=self.home))
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(images)``: the split whole, float32 (N, C, H, W) on the host."""
+        return self.whole().cpu().numpy().astype(dtype or np.float32, copy=False)
+
     def subset(self, positions: Tensor) -> "TrainingImages":
         """The images at ``positions`` (B,) of this split, as a split of the same stored images (no copy)."""
         positions = positions.to(self.home)
