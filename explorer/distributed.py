@@ -56,13 +56,13 @@ def current() -> World:
     import torch.distributed as dist
     if not (dist.is_available() and dist.is_initialized()):
         return SINGLE
-    return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+    return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def rank_device(device: str, local_rank: int) -> str:
     """The device this rank trains on: ``cuda:<local rank>`` for auto or cuda where CUDA is, else ``device``.
     One named GPU (``cuda:1``) is refused when several ranks share this machine: they would all take it."""
-    local_size = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    local_size = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     if device.startswith("cuda:") and local_size > 1:
         raise ConfigError(f"--device {device} would put all {local_size} ranks on this machine on one GPU; "
                           "pass --device cuda (or auto): each rank takes cuda:<its local rank>")
