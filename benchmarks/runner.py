@@ -15,7 +15,7 @@ import torch
 
 from benchmarks import coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
 from benchmarks import data as bdata
-from benchmarks import retrieval
+from benchmarks import ddp, retrieval
 from benchmarks.common import Row, Sizes, machine
 from explorer.threads import torch_threads
 
@@ -119,6 +119,7 @@ def process_sections(run: Run, dataset) -> None:
     run.section("5 cold start", coldstart.NAME, lambda: keep("cold_start", coldstart.rows(run.sizes), "seconds"))
     run.section(firstuse.SECTION, "walk", lambda: keep("first_use", firstuse.rows(run.sizes), "seconds"))
     run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))
+    run.section(ddp.SECTION, "stored data and processes", lambda: ddp.rows(run.sizes, run.results))
 
 
 def ceiling_section(run: Run, dataset, model) -> None:
