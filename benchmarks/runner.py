@@ -13,7 +13,8 @@ from typing import Callable
 
 import torch
 
-from benchmarks import coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile, report, throughput
+from benchmarks import (classroom, coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile,
+                        report, throughput)
 from benchmarks import data as bdata
 from benchmarks import ddp, retrieval
 from benchmarks.common import Row, Sizes, machine
@@ -120,6 +121,7 @@ def process_sections(run: Run, dataset) -> None:
     run.section(firstuse.SECTION, "walk", lambda: keep("first_use", firstuse.rows(run.sizes), "seconds"))
     run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))
     run.section(ddp.SECTION, "stored data and processes", lambda: ddp.rows(run.sizes, run.results))
+    run.section(classroom.SECTION, "30 sessions", lambda: keep("classroom", classroom.rows(run.sizes), "errors"))
 
 
 def ceiling_section(run: Run, dataset, model) -> None:

@@ -34,7 +34,7 @@ def test_every_section_and_row_is_there(quick):
     sections = {section for section, _ in names}
     assert sections == {"0 levers", "1 throughput", "2 time to quality", "3 latency", "4 projection",
                         "5 cold start", "6 memory", "7 GPU", "8 first use", "9 distributed and stored data",
-                        "11 retrieval"}
+                        "10 classroom", "11 retrieval"}
     for variant in VARIANTS:
         sides = [name for section, name in names if section == "1 throughput" and name.startswith(variant + " ")]
         assert len(sides) >= 3, f"{variant}: plain loop, Trainer and tuned Trainer rows expected, got {sides}"

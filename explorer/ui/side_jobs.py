@@ -7,12 +7,18 @@ in the process's training pool, and say so.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from explorer.errors import ExplorerError
 from explorer.gallery import MAP_CODE, RETRIEVAL, retrieval_code, suiting_pretrained, suits
 from explorer.jobs import TrainingJob
 from explorer.ui import shell, state
+
+# A queued job's place changes only when a training ends, seconds apart: its view polls this often, a
+# quarter of the live view's rate, so a class of waiting students costs the server little.
+QUEUE_POLL_S = 2.0
 
 
 def _jobs() -> dict:
@@ -43,9 +49,25 @@ def start(slot: str, dataset, config, seed: int = 0) -> None:
 
 
 def show(slot: str, origin: str) -> None:
-    """Progress and Stop for the slot's job while it runs; on finishing, its model becomes the result."""
-    if slot in _jobs():
+    """The slot's job: its place in the training queue while it waits, then progress and Stop while it
+    runs; on finishing, its model becomes the result."""
+    job = _jobs().get(slot)
+    if job is not None and job.position is not None:
+        queued_view(lambda: _jobs().get(slot), f"{slot}.stop")
+    elif job is not None:
         _progress(slot, origin)
+
+
+@st.fragment(run_every=QUEUE_POLL_S)
+def queued_view(job_of: Callable[[], TrainingJob | None], key: str) -> None:
+    """A queued job's place and its Cancel button, polled every ``QUEUE_POLL_S``; once the job leaves the
+    queue (it trains, or was cancelled) the whole page reruns and draws what follows."""
+    job = job_of()
+    waiting = None if job is None else job.queue_text()
+    if waiting is None:
+        st.rerun(scope="app")
+    st.info(f"`{job.variant}`: {waiting}", icon=":material/hourglass_top:")
+    stop_button(job, key)
 
 
 @st.fragment(run_every=0.5)
@@ -63,12 +85,9 @@ def _progress(slot: str, origin: str) -> None:
             set_result(slot, model)
             state.remember(model)  # offered on the Compare page when trained on the session's dataset
         st.rerun(scope="app")
-    progress, waiting = job.snapshot.progress, job.queue_text()
-    if waiting is not None:
-        st.info(f"`{job.variant}`: {waiting}", icon=":material/hourglass_top:")
-    else:
-        text = "starting…" if progress is None else f"{progress.stage}: epoch {progress.epoch}/{progress.total_epochs}"
-        st.progress(0.0 if progress is None else progress.fraction, text=f"Training {job.variant}: {text}")
+    progress = job.snapshot.progress
+    text = "starting…" if progress is None else f"{progress.stage}: epoch {progress.epoch}/{progress.total_epochs}"
+    st.progress(0.0 if progress is None else progress.fraction, text=f"Training {job.variant}: {text}")
     stop_button(job, f"{slot}.stop")
 
 
