@@ -26,7 +26,7 @@ from explorer.distributed import World, current, data_parallel, mean_over_ranks,
 from explorer.devices import autocast, resolve_device
 from explorer.errors import ConfigError
 from explorer.registry import build, variant_of
-from explorer.selection import EpochSelection, Verdict
+from explorer.selection import EpochSelection, PlateauSchedule, Verdict
 from explorer.tensors import INFERENCE_BATCH, as_tensor
 from explorer.threads import ThreadChoice
 from explorer.variants.base import Autoencoder
@@ -180,15 +180,20 @@ class Trainer:
         :class:`EpochSelection` choose when to stop and which weights to keep."""
         if stage.on_start is not None:
             stage.on_start()
-        selection = None
+        selection = schedule = None
         if whole_model and len(run.x_val) and stage.epochs:
             selection = EpochSelection(self.model, stage.name, len(self.history), self._validation_error(run),
                                        patience=getattr(self.model.config, "patience", 0))
+            schedule = PlateauSchedule(stage.optimizers, stage.epochs)
         for _ in range(stage.epochs):
             verdict = self._epoch(stage, run, selection)
             if self.status != "running" or verdict.stop:
                 self._say(verdict.reason)
                 break
+            if schedule is not None:
+                schedule.step(selection.last_error)
+        if schedule is not None:
+            self._say(schedule.summary())
         if selection is not None and getattr(self.model.config, "keep_best", True):
             self._say(selection.restore())
             for record in self.history:

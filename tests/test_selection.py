@@ -8,7 +8,7 @@ import torch
 from explorer.data import ImageDataset
 from explorer.data.dataset import MIN_VALIDATION, validation_split
 from explorer.registry import get_variant, make_config
-from explorer.selection import RISE_EPOCHS, EpochSelection
+from explorer.selection import PLATEAU_EPOCHS, RISE_EPOCHS, EpochSelection, PlateauSchedule
 from explorer.training import Callback, train
 
 
@@ -136,3 +136,21 @@ def test_slow_rise_needs_a_trend_not_noise(errors, stops):
     selection = EpochSelection(torch.nn.Linear(1, 1), "train", 0, errors[0])
     verdicts = [selection.update(epoch, error) for epoch, error in enumerate(errors[1:], start=1)]
     assert verdicts[-1].stop is stops and not any(v.stop for v in verdicts[:-1])
+
+
+def test_learning_rate_halves_after_a_plateau_down_to_a_floor():
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.16)
+    schedule = PlateauSchedule([optimizer], epochs=20)
+    rates = []
+    for error in [5, 4, 3] + [3.5] * 40:
+        schedule.step(error)
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates[:3 + PLATEAU_EPOCHS] == [0.16] * (3 + PLATEAU_EPOCHS)  # patience: no halving yet
+    assert rates[3 + PLATEAU_EPOCHS] == 0.08 and rates[-1] == pytest.approx(0.01)  # the floor, 0.16 / 16
+    assert schedule.summary() == "learning rate lowered from 0.16 to 0.01 as the validation error levelled off"
+
+
+def test_the_trainer_halves_the_rate_at_each_plateau(digits):
+    # spoiled after epoch 3: epochs 4-7 and 8-11 are two plateaus of four epochs
+    trainer = train(digits, make_config("ae", epochs=12, lr=1e-5), device="cpu", callbacks=[Spoil(start=3)])
+    assert "learning rate lowered from 1e-05 to 2.5e-06" in trainer.message

@@ -44,11 +44,13 @@ class Stage:
     """One phase of training: its name (shown in progress and history), epochs, and its ``step``:
     one update on a batch (x (B, C, H, W), y (B,) or None) returning the detached loss terms, with the
     stage's optimizers bound in. ``on_start`` runs when the stage begins (e.g. unrolling pretrained
-    RBMs before fine-tuning)."""
+    RBMs before fine-tuning). ``optimizers`` are those whose learning rate the Trainer may lower when the
+    validation error stops improving (:data:`explorer.selection.PLATEAU_EPOCHS`)."""
     name: str
     epochs: int
     step: StepFunction
     on_start: Callable[[], None] | None = None
+    optimizers: tuple[torch.optim.Optimizer, ...] = ()
 
 
 class Autoencoder(nn.Module):
@@ -100,7 +102,8 @@ class Autoencoder(nn.Module):
         runs (closed-form fits, inits)."""
 
     def training_stages(self) -> list[Stage]:
-        return [Stage("train", self.config.epochs, self.backprop_step(adam(self.parameters(), self.config.lr)))]
+        optimizer = adam(self.parameters(), self.config.lr)
+        return [Stage("train", self.config.epochs, self.backprop_step(optimizer), optimizers=(optimizer,))]
 
     def backprop_step(self, optimizer: torch.optim.Optimizer) -> StepFunction:
         """The step that backpropagates the sum of :meth:`loss`'s terms through ``optimizer``."""

@@ -99,8 +99,9 @@ class DBNAutoencoder(Autoencoder):
             stages.append(Stage(f"rbm{layer + 1}", self.config.pretrain_epochs,
                                 functools.partial(self.pretrain_step, layer, sgd)))
         # Pretraining keeps the decoder mirrored already; unrolling here also covers pretrain_epochs = 0.
-        finetune = self.backprop_step(adam(self.parameters(), self.config.lr))
-        return stages + [Stage("finetune", self.config.epochs, finetune, on_start=self.unroll)]
+        optimizer = adam(self.parameters(), self.config.lr)
+        return stages + [Stage("finetune", self.config.epochs, self.backprop_step(optimizer), on_start=self.unroll,
+                               optimizers=(optimizer,))]
 
     def pretrain_step(self, layer: int, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         """One CD-1 update of RBM ``layer`` (as in the paper) on the frozen layers' output."""

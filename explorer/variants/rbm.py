@@ -168,7 +168,7 @@ class RBM(Autoencoder):
         sgd = torch.optim.SGD(self.parameters(), lr=self.config.lr)
         name = "pcd" if self.config.persistent else "cd"
         return [Stage(name, self.config.epochs, functools.partial(self.cd_step, self.backprop_step(sgd)),
-                      on_start=self.reset_chain)]
+                      on_start=self.reset_chain, optimizers=(sgd,))]
 
     def cd_step(self, update, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         """The CD ``update`` (SGD on the free-energy gap), plus the reconstruction cross-entropy as an

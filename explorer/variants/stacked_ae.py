@@ -87,8 +87,8 @@ class StackedAE(Autoencoder):
             optimizer = adam([*encoder.parameters(), *decoder.parameters()], self.config.lr)
             stages.append(Stage(f"layer{layer + 1}", self.config.pretrain_epochs,
                                 functools.partial(self.greedy_step, layer, optimizer)))
-        finetune = self.backprop_step(adam(self.parameters(), self.config.lr))
-        return stages + [Stage("finetune", self.config.epochs, finetune)]
+        optimizer = adam(self.parameters(), self.config.lr)
+        return stages + [Stage("finetune", self.config.epochs, self.backprop_step(optimizer), optimizers=(optimizer,))]
 
     def greedy_step(self, layer: int, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         """One update of layer ``layer``'s own encoder and decoder on :meth:`layer_loss`."""
