@@ -5,6 +5,11 @@ Every rank draws the same seeded permutation each epoch and takes its own part o
 (:func:`shard`), so the ranks' parts of a step are that step's batch of a single process, and DDP's
 averaged gradient is the single-process gradient of the batch (up to float rounding). Only rank 0
 prints and writes. Without torchrun's environment everything here is a no-op: one process, world size 1.
+
+Every rank must take every step, so what ends training early must end it on all of them: divergence and
+the validation rules do (they read the epoch's averaged figures and the same weights); a stop request
+(the app's Stop button, which never runs under torchrun) reaches one process only, so torchrun runs are
+stopped with Ctrl-C, which it passes to every rank.
 """
 from __future__ import annotations
 
@@ -144,10 +149,10 @@ def data_parallel(model: "Autoencoder", world: World, seed: int) -> Iterator[Cal
     fires), and every variant's step computes its objective through ``model.loss``: so for the block
     ``model.loss`` goes through DDP, and the variants train under DDP unchanged. A stage whose step
     updates weights without calling ``loss`` (greedy layer-wise pretraining, the AAE's adversarial
-    phases) is refused at its first step, on every rank alike, before the ranks' weights part.
-    Buffers are synced once, at the wrap, not at every forward: each rank keeps its own persistent CD chains. Each rank reseeds torch
-    after the wrap (rank 0's weights are broadcast to all), so noise and samples differ between ranks and
-    repeat for a given world size."""
+    phases) is refused at its first step, on every rank alike, before the ranks' weights part. Buffers
+    are synced once, at the wrap, not at every forward: each rank keeps its own persistent CD chains. Each
+    rank reseeds torch after the wrap (rank 0's weights are broadcast to all), so noise and samples differ
+    between ranks and repeat for a given world size."""
     if not world.distributed or not any(p.requires_grad for p in model.parameters()):
         yield lambda stage: stage  # one process, or a closed-form fit (PCA) that every rank makes alike
         return
