@@ -5,6 +5,6 @@ from explorer.ui import shell
 
 st.set_page_config(page_title="Autoencoder Explorer", page_icon=":material/hub:", layout="wide")
 page = st.navigation(shell.pages())
-shell.frame()
+shell.frame(page)
 page.run()
-shell.after_page()
+shell.after_page(page)

@@ -152,3 +152,14 @@ def holdout_auc(model: "Autoencoder", dataset: ImageDataset, label: int) -> Hold
     pca_errors = pca_baseline(reduced, model.latent_dim).reconstruction_errors(dataset.x_test)
     return HoldoutResult(label, roc(is_anomaly, model_errors), roc(is_anomaly, pca_errors), model_errors,
                          pca_errors, is_anomaly)
+
+
+def notice(summary: ThresholdSummary, class_names: list[str] | None) -> str:
+    """The Anomaly page's "What to notice", from the threshold's summary as the page shows it."""
+    text = (f"At the threshold {summary.threshold:.2f}, {summary.count} of {summary.out_of} test images "
+            f"({100 * summary.fraction:.1f}%) reconstruct worse and are flagged.")
+    if summary.per_class and class_names is not None:
+        label, n = max(summary.per_class.items(), key=lambda item: (item[1], -item[0]))
+        text += (f" The most flagged class is {class_names[label]}, {n} of them ({n / summary.count:.0%}): what "
+                 "the model copies worst is what least resembles most of its training images.")
+    return text + " Reconstruction error is an anomaly score with no labels needed."

@@ -110,3 +110,17 @@ def energy_groups(layer: BernoulliRBMLayer, x: np.ndarray) -> dict[str, np.ndarr
 
 def medians(groups: dict[str, np.ndarray]) -> dict[str, float]:
     return {name: float(np.median(values)) for name, values in groups.items()}
+
+
+def notice(medians: dict[str, float]) -> str:
+    """The RBM page's "What to notice", from the median free energies it shows (:func:`medians`)."""
+    data = medians["test images"]
+    noise = {name: value for name, value in medians.items() if name != "test images"}
+    gaps = " and ".join(f"{name} {value:.1f} ({abs(value - data):.1f} {'higher' if value > data else 'lower'})"
+                        for name, value in noise.items())
+    lesson = ("Lower free energy means more probable, so the RBM has learned what its images look like, not "
+              "only their brightness: shuffled noise keeps each image's pixels in other places."
+              if all(value > data for value in noise.values()) else
+              "The data is not the most probable here: this RBM has not learned its images' shape.")
+    return (f"The test images' median free energy is {data:.1f}; {gaps}. {lesson} A Gibbs chain from noise "
+            "walks toward what the RBM finds probable.")

@@ -44,3 +44,19 @@ def reconstruction_rows(models: Iterable[tuple[str, "Autoencoder"]], dataset: "I
         x_hat = np.clip(model.reconstruct_array(x, y), 0, 1)
         rows.append((label, x_hat, float(squared_error_per_image(torch.from_numpy(x_hat), torch.from_numpy(x)).mean())))
     return rows
+
+
+def notice(rows: list[tuple[str, np.ndarray, float]], k: int) -> str:
+    """The Compare page's "What to notice", from the rows it shows (:func:`reconstruction_rows` with PCA):
+    how many models beat PCA at the same code size on these images, and the best."""
+    pca_label = f"PCA-{k}"
+    errors = {label: error for label, _, error in rows if label != "original"}
+    pca = errors.pop(pca_label)
+    if not errors:
+        return f"On these {len(rows[0][1])} test images PCA-{k}'s error is {pca:.2f}: pick models to compare with it."
+    best = min(errors, key=errors.get)
+    beating = sum(error < pca for error in errors.values())
+    return (f"On these {len(rows[0][1])} test images, {beating} of {len(errors)} models reconstruct better than "
+            f"PCA with the same {k} numbers per image (error {pca:.2f}); the best is {best} at {errors[best]:.2f} "
+            f"({errors[best] / pca:.2f}x PCA). A nonlinear code can keep more of an image than the best linear "
+            "projection of that size (Hinton & Salakhutdinov 2006).")

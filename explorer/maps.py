@@ -167,3 +167,19 @@ def decode_start(codes: np.ndarray) -> tuple[np.ndarray, float]:
     step: a :data:`DECODE_STEPS` th of the wider 1st-99th percentile span of the codes (N, 2)."""
     low, high = np.percentile(codes[:, :2], [1, 99], axis=0)
     return codes[:, :2].mean(0), float(max(high - low) / DECODE_STEPS) or 0.01
+
+
+def notice(titles: list[str], qualities: list[dict], n_points: int) -> str:
+    """The Latent page's "What to notice", from each map's scores (:func:`map_quality`) as shown: by 5-NN
+    accuracy where there are labels, else by trustworthiness."""
+    score = "knn_accuracy" if all("knn_accuracy" in q for q in qualities) else "trustworthiness"
+    name = "5-NN accuracy" if score == "knn_accuracy" else "trustworthiness"
+    values = [q[score] for q in qualities]
+    listed = ", ".join(f"{title} {value:.3f}" for title, value in zip(titles, values))
+    best = titles[int(np.argmax(values))]
+    codes_win = values[0] >= max(values[1:], default=values[0])
+    lesson = ("the model's code, learned only to reconstruct, groups the classes at least as well as any map of the "
+              "pixels." if codes_win else f"here the {best} map separates them better than the model's code does.")
+    if score == "trustworthiness":
+        lesson = "no labels: the score says how well each map keeps the pixels' neighbours."
+    return f"On these {n_points} test images, {name}: {listed}. So {lesson}"

@@ -246,3 +246,13 @@ def silhouette_2d(points: np.ndarray, labels: np.ndarray, max_points: int = MAP_
         scores = np.nan_to_num((b - a) / np.maximum(a, b))
     scores[sizes[own] == 1] = 0.0
     return float(scores.mean())
+
+
+def errors_notice(errors: dict, variant: str, latent_dim: int) -> str:
+    """The Model page's "What to notice", from :func:`errors_against_pca` as the sidebar shows it."""
+    error, pca, ratio = errors["test_sq_err_per_image"], errors["pca_sq_err_per_image"], errors["ratio_to_pca"]
+    verdict = ("beats the best linear code of that size" if ratio < 1 else
+               "does not beat the best linear code of that size")
+    return (f"`{variant}` reconstructs a test image with a squared error of {error:.2f}, {ratio:.2f}x PCA's "
+            f"{pca:.2f} with the same {latent_dim} numbers per image: it {verdict}. The code is all the decoder "
+            "sees, so the error says how much of an image those numbers keep.")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 PRIOR_REACH = 3.0  # Gaussian latents' sliders reach at least this many prior standard deviations
 SLIDER_STEPS = 200  # positions along a slider's range
 MOVED_TOLERANCE = 1e-6
+IGNORED_KL = 0.01   # nats: below this a dimension's posterior is the prior, whatever the image
 
 
 def dimension_scores(model: "Autoencoder", x: np.ndarray, y: np.ndarray | None,
@@ -141,3 +142,22 @@ def interpolations(a: np.ndarray, b: np.ndarray, steps: int, gaussian: bool) -> 
 def decode(model: "Autoencoder", z: np.ndarray, label: int | None) -> np.ndarray:
     """(N, K) -> (N, C, H, W); conditional models decode every row as class ``label``."""
     return model.decode_array(z, None if label is None else np.full(len(z), label))
+
+
+def notice(scores: np.ndarray, score_name: str, top: int = 3) -> str:
+    """The page's "What to notice": how much of the total score (KL or variance, ``scores`` (K,)) the
+    most informative dimensions hold, and, for a VAE, how many the decoder ignores."""
+    order = informative_first(scores)[:max(1, min(top, len(scores) - 1))]   # a few, never all of them
+    share = float(scores[order].sum() / scores.sum()) if scores.sum() > 0 else 0.0
+    named = ", ".join(f"z{d}" for d in order)
+    if len(order) == 1:
+        text = f"The most informative of the {len(scores)} code dimensions ({named}) holds {share:.0%} of the total " \
+               f"{score_name}: its slider changes the image most."
+    else:
+        text = f"The {len(order)} most informative of the {len(scores)} code dimensions ({named}) hold " \
+               f"{share:.0%} of the total {score_name}: their sliders change the image most."
+    if score_name == "KL":
+        ignored = int((scores < IGNORED_KL).sum())
+        text += (f" {ignored} dimension(s) have a KL below {IGNORED_KL:g} to the prior: the decoder ignores them "
+                 "(posterior collapse, Bowman et al. 2016)." if ignored else " No dimension is ignored by the decoder.")
+    return text + " Nearby codes decode to similar images: the grid morphs from one kind of image to another."

@@ -38,7 +38,8 @@ def pairs(dataset, reconstructions: np.ndarray, indices: np.ndarray, errors: np.
                + (" …" if len(indices) > 16 else ""))
 
 
-def threshold_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> None:
+def threshold_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> anomaly.ThresholdSummary:
+    """The threshold slider, its histogram and the images above it; returns what it flags."""
     low, high = float(errors.min()), float(errors.max())
     default = anomaly.default_threshold(errors)
     hist, controls = st.columns([3, 2])
@@ -60,6 +61,7 @@ def threshold_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> 
         pairs(dataset, cache.test_reconstructions(current.key, current.model, dataset), shown, errors,
               f"above the threshold, largest error first ({len(shown)} of {summary.count} shown; "
               "top: image, bottom: reconstruction)")
+    return summary
 
 
 def worst_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> None:

@@ -109,7 +109,9 @@ def grid_rows(keys: tuple, fingerprint: str, indices: tuple, k: int, _chosen, _d
     return compare.reconstruction_rows([(e.label, e.model) for e in _chosen], _dataset, np.array(indices), k)
 
 
-def grid(chosen: list[Entry], dataset, k: int) -> None:
+def grid(chosen: list[Entry], dataset, k: int) -> list:
+    """The test images, PCA and each model's reconstructions; returns the rows
+    (:func:`explorer.compare.reconstruction_rows`)."""
     left, right = st.columns(2)
     n = left.slider("Test images", 4, 16, 10, key="compare.n_images")
     seed = right.number_input("Pick other images", 0, 10_000, 0, key="compare.seed",
@@ -121,3 +123,4 @@ def grid(chosen: list[Entry], dataset, k: int) -> None:
         name.markdown(f"**{label}**" + ("" if label == "original" else f"  \nerror {error:.2f}"))
         with pictures:
             widgets.show_images(images, len(images))
+    return rows

@@ -18,7 +18,7 @@ from explorer.noise import NOISE_TYPES
 from explorer.plots import level_curves
 from explorer.recipes import config_for
 from explorer.threads import one_thread
-from explorer.ui import cache, side_jobs, state, widgets
+from explorer.ui import cache, lesson, side_jobs, state, widgets
 
 NOISE_SEED = 0
 LEVEL_STEPS = 20    # slider positions over the level's range
@@ -80,8 +80,11 @@ def offer_helpers(dataset, k: int, current: state.CurrentModel) -> None:
 def reset_on_new_model(methods: list[denoise.Method]) -> tuple[str, float]:
     """The setting the page opens on (:func:`explorer.denoise.opening_setting`, the current model
     first in ``methods``). When the methods are not those the controls were opened for (another model
-    or dataset), the controls go back to that setting and the curve to every method."""
-    opening = denoise.opening_setting(methods)
+    or dataset), the controls go back to that setting and the curve to every method. A lesson link's
+    damage and level replace it."""
+    noise, level = denoise.opening_setting(methods)
+    asked = lesson.setting("noise", noise)
+    opening = asked, lesson.setting("level", level if asked == noise else NOISE_TYPES[asked].default_level)
     opened_for = (_keys(methods), opening)
     if st.session_state.get("denoise.opened_for") != opened_for:
         controls = [key for key in st.session_state if str(key).startswith("denoise.level.")]

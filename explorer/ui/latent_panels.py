@@ -98,8 +98,7 @@ def cached_figure(map_key: str, marks_key: str, _m: Map, _shown: Shown, _dataset
     return figure(_m, _shown, _dataset, _marks)
 
 
-def quality_text(m: Map, shown: Shown) -> str:
-    q = maps.quality(m.key, m.points, shown.labels, shown.pixels)
+def quality_text(m: Map, q: dict) -> str:
     parts = [m.provenance()]
     if "knn_accuracy" in q:
         parts.append(f"5-NN accuracy **{q['knn_accuracy']:.3f}**")
@@ -109,8 +108,9 @@ def quality_text(m: Map, shown: Shown) -> str:
     return " · ".join(parts)
 
 
-def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decodes: bool) -> None:
-    """The maps, then their scores: the charts go out before a map's first view computes its scores."""
+def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decodes: bool) -> list[dict]:
+    """The maps, then their scores: the charts go out before a map's first view computes its scores.
+    Returns the scores (:func:`explorer.maps.map_quality`), map by map."""
     if shown.labels is not None:
         st.markdown(f"Classes: {class_key(shown.labels, dataset.class_names)}", unsafe_allow_html=True)
     scores = []
@@ -121,13 +121,15 @@ def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decod
                             on_select=functools.partial(_on_select, key, decodes and m.source == "codes"),
                             selection_mode=("points", "box", "lasso"))
         scores.append(column.empty())
-    for place, m in zip(scores, all_maps):
-        place.markdown(quality_text(m, shown))
+    qualities = [maps.quality(m.key, m.points, shown.labels, shown.pixels) for m in all_maps]
+    for place, m, q in zip(scores, all_maps, qualities):
+        place.markdown(quality_text(m, q))
     st.caption(f"{len(shown.indices)} test images. 5-NN accuracy: 5-fold cross-validated k-NN on the 2-D map; "
                "trustworthiness: are a point's 5 map neighbours among its 5 pixel-space neighbours (1 is "
                "best); silhouette: class separation on the map (-1 to 1). Click, box or lasso points to see "
                "them below; PNG: the camera button on each chart. Black marks: ★ a placed new image, ✕ the "
                "decoded point.")
+    return qualities
 
 
 def selection_view(current, dataset) -> None:

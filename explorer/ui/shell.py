@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.ui import maps, state, widgets
+from explorer.ui import lesson, maps, state, widgets
 
 PAGES_DIR = Path(__file__).parent / "pages"
 
@@ -41,18 +41,23 @@ def page_file(url_path: str) -> Path:
     return next(PAGES_DIR / file for file, _, _, path in PAGES if path == url_path)
 
 
-def frame() -> None:
-    """Before the page: the session's state (any switch a widget asked for has been applied by its
-    callback, before this run), the sidebar drawn from it, its notices, and the URL naming it."""
+def frame(page) -> None:
+    """Before ``page`` (what ``st.navigation`` chose): the session's state (any switch a widget asked for
+    has been applied by its callback, before this run), the lesson its URL asks for, the sidebar drawn
+    from them, their notices, and the URL naming the model."""
     state.init_session()
+    lesson.start(page.url_path)
     widgets.sidebar()
+    lesson.presenter_toggle()
     widgets.messages()
     state.publish_query_params()
 
 
-def after_page() -> None:
-    """After the page has drawn: encode the model on screen's splits in the background for the next
-    pages, and once per process (its import of umap competes for the GIL) compile UMAP's numba code
-    while the user looks around."""
+def after_page(page) -> None:
+    """After ``page`` has drawn: its lesson link from what it showed; encode the model on screen's splits
+    in the background for the next pages, and once per process (its import of umap competes for the GIL)
+    compile UMAP's numba code while the user looks around."""
+    if page.url_path in {path for *_, path in PAGES}:
+        lesson.link_button(page.url_path)
     state.encode_in_background()
     maps.start_umap_warmup()

@@ -12,10 +12,10 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from explorer import traverse
+from explorer import generate, lessons, traverse
 from explorer.plots import mosaic
 from explorer.query import class_name
-from explorer.ui import cache
+from explorer.ui import cache, lesson
 
 # Beside the decoded image, sliders that do not fit go in a box of fixed height that scrolls on its own,
 # so the image stays in view while any slider moves: at 1024x768 and 1280x720 the box starts below the
@@ -23,6 +23,7 @@ from explorer.ui import cache
 SLIDER_BOX_PIXELS = 360
 SLIDERS_IN_BOX = 4  # a slider takes about 84 px; fewer than this take their own height, with no box
 GRID_PIXELS = 560  # the manifold grid's width on screen
+SEED_KEY = "traverse.seed"
 
 
 @st.cache_data(show_spinner="Scoring each code dimension…", max_entries=32)
@@ -50,11 +51,41 @@ def start_point(current, dataset, codes: np.ndarray) -> tuple[np.ndarray, str, i
 
 
 def generate_class(current, dataset, known: int | None) -> int | None:
-    """The class a conditional model draws (starting at the start image's class)."""
+    """The class a conditional model draws (starting at the lesson link's class, else at the start image's)."""
     if not current.model.conditional:
         return None
-    return st.selectbox("Class to generate", range(dataset.n_classes), index=known or 0,
-                        format_func=lambda i: class_name(dataset, i), key=f"traverse.class.{known}")
+    asked = lesson.setting("class", known or 0)
+    if asked >= dataset.n_classes:
+        st.warning(f"The link's `class={asked}` is not a class of {dataset.name} (0 to {dataset.n_classes - 1}): "
+                   "the page's default is used.")
+        asked = known or 0
+    label = st.selectbox("Class to generate", range(dataset.n_classes), index=asked,
+                         format_func=lambda i: class_name(dataset, i), key=f"traverse.class.{known}")
+    lesson.shows(**{"class": label})
+    return label
+
+
+def _next_seed() -> None:
+    st.session_state[SEED_KEY] = (st.session_state.get(SEED_KEY, 0) + 1) % (lessons.SEED_MAX + 1)
+
+
+def generate_view(current, dataset, label: int | None) -> None:
+    """New images from the prior (VAE, AAE), of the chosen class (CVAE), with a seed; or why not."""
+    model = current.model
+    reason = generate.refusal(model)
+    if reason is not None:
+        st.info(reason)
+        return
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    st.session_state.setdefault(SEED_KEY, lesson.setting("seed", 0))   # the button's callback moves it on
+    seed = int(left.number_input("Seed", 0, lessons.SEED_MAX, key=SEED_KEY,
+                                 help="The same seed draws the same codes: a lesson link shows this draw again."))
+    named = class_name(dataset, label) if label is not None else None
+    right.button(f"Generate class {named}" if model.conditional else "Sample from the prior", on_click=_next_seed,
+                 key="traverse.sample", help="Draws new codes (the next seed).")
+    lesson.shows(seed=seed)
+    drawn = generate.sample(model, seed, label)
+    show(drawn.images, 8, drawn.caption(current.variant, named), width=GRID_PIXELS)
 
 
 def sliders(base: np.ndarray, token: str, order: np.ndarray, scores: np.ndarray, score_name: str,

@@ -98,11 +98,11 @@ def anomaly_lesson(page, shot: str) -> None:
 
 
 def denoiser_losses(page) -> list[str]:
-    """Where the page's "What it shows" line does not have the denoising AE beating the noisy input, PCA
+    """Where the page's "What to notice" box does not have the denoising AE beating the noisy input, PCA
     and the plain AE at its training damage, PCA at the denoiser's code size."""
-    shows = re.search(r"What it shows: (.*)", main_text(page))
+    shows = re.search(r"What to notice\. (.*)", main_text(page))
     if not shows:
-        return ["no 'What it shows' line"]
+        return ["no 'What to notice' box"]
     lesson, found = shows[1], []
     if "This is the damage it was trained to undo." not in lesson:
         found.append("the page does not open on the denoiser's training damage")

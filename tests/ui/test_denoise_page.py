@@ -36,6 +36,11 @@ def caption(at: AppTest, start: str) -> str:
     return next(c.value for c in at.caption if c.value.startswith(start))
 
 
+def notice(at: AppTest) -> str:
+    """The page's "What to notice" box."""
+    return next(box.value for box in at.info if box.value.startswith("**What to notice.**"))
+
+
 def test_it_opens_on_the_training_damage_where_the_denoising_ae_wins(digits):
     at = open_denoise("denoising_ae", 8)
     assert not at.exception and not at.error
@@ -45,7 +50,7 @@ def test_it_opens_on_the_training_damage_where_the_denoising_ae_wins(digits):
     dae = scores.pop("denoising AE (code 8, current)")
     assert set(scores) == {"noisy input (no repair)", "plain AE (code 8)", "PCA (code 8)"}
     assert dae > max(scores.values()) + 1   # dB
-    lesson = caption(at, "**What it shows:**")
+    lesson = notice(at)
     assert f"scores {dae:.1f} dB" in lesson and "the damage it was trained to undo" in lesson
     assert f"{dae - scores['PCA (code 8)']:.1f} dB above PCA (code 8)" in lesson
     indices = denoise.sample_indices(len(digits.x_test))
@@ -61,7 +66,7 @@ def test_another_model_is_compared_with_the_shipped_denoising_ae_on_its_damage()
     assert "denoising AE (code 8)" in curve_box(at).value
     assert caption(at, "On the curve, the denoising AE (code 8)")
     at.selectbox(key="denoise.noise").set_value("gaussian").run()
-    assert "this damage it never saw" in caption(at, "**What it shows:**")
+    assert "this damage it never saw" in notice(at)
 
 
 def test_a_new_model_reopens_the_page_on_its_own_damage_with_every_method_on_the_curve(digits):

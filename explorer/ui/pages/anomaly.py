@@ -1,8 +1,9 @@
 """Anomaly: reconstruction error as a detector of the unusual, and of a class never seen in training."""
 import streamlit as st
 
+from explorer import anomaly
 from explorer.ui import anomaly_panels as panels
-from explorer.ui import side_jobs, state
+from explorer.ui import lesson, side_jobs, state
 
 st.title("Anomaly")
 st.caption("An autoencoder reconstructs best what resembles its training images, so its reconstruction "
@@ -11,11 +12,14 @@ current = side_jobs.need_model("Anomaly", code="retrieval")
 if current is not None:
     dataset = state.dataset()
     errors = panels.per_image_errors(current.key, current.model, dataset)
+    notice = st.container()   # above the tabs, filled once the threshold is read
     threshold_tab, worst_tab, holdout_tab = st.tabs(["Threshold", "Worst reconstructed", "Held-out class"])
     with threshold_tab:
-        panels.threshold_view(current, dataset, errors)
+        summary = panels.threshold_view(current, dataset, errors)
     with worst_tab:
         panels.worst_view(current, dataset, errors)
+    with notice:
+        lesson.notice(anomaly.notice(summary, dataset.class_names if dataset.y_test is not None else None))
     with holdout_tab:
         if dataset.y_test is None:
             st.info(f"{dataset.name} has no labels, so no class can be held out. Pick a labelled dataset "

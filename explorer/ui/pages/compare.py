@@ -4,8 +4,9 @@ from collections import Counter
 
 import streamlit as st
 
+from explorer import compare
 from explorer.ui import compare_panels as panels
-from explorer.ui import shell, side_jobs, state
+from explorer.ui import lesson, shell, side_jobs, state
 
 st.title("Compare")
 if not side_jobs.need_data("Compare"):
@@ -27,11 +28,14 @@ else:
     # Pills wrap onto as many rows as they need; a multiselect's chips scroll out of sight at 1024 px.
     picked = st.pills("Models", labels, selection_mode="multi", default=labels, key=f"compare.models.{k}")
     chosen = [e for e in at_size if e.label in picked]
+    notice = st.container()   # above the tabs, filled once the grid is drawn
     grid_tab, table_tab = st.tabs(["Reconstructions", "Table"])
     with grid_tab:
         st.caption(f"Rows: the test images, PCA with {k} components, then each model; numbers are the squared "
                    "error per image on these images.")
-        panels.grid(chosen, dataset, k)
+        rows = panels.grid(chosen, dataset, k)
+    with notice:
+        lesson.notice(compare.notice(rows, k))
     with table_tab:
         if st.toggle("Compute the table", value=len(dataset.x_train) <= 10_000, key="compare.table",
                      help="On large datasets the first computation takes a few seconds per model."):

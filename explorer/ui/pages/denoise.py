@@ -3,7 +3,7 @@ import streamlit as st
 
 from explorer import denoise
 from explorer.ui import denoise_panels as panels
-from explorer.ui import side_jobs, state
+from explorer.ui import lesson, side_jobs, state
 
 st.title("Denoise")
 st.caption("Damage test images, then let each method repair them: it encodes the damaged image and decodes "
@@ -30,6 +30,7 @@ if current is not None:
     panels.image_column(columns[0], "clean", dataset.x_test[list(shown)], None)
     for column, score, images in zip(columns[1:], scores, panels.repairs(methods, dataset, shown, noise, level)):
         panels.image_column(column, score.label, images, score.quality)
-    st.caption(f"**What it shows:** {denoise.lesson(scores, noise, level)}")
+    lesson.shows(noise=noise, level=level)
+    lesson.notice(denoise.lesson(scores, noise, level))
     panels.offer_helpers(dataset, current.model.latent_dim, current)
     panels.curve_chart(methods, dataset, noise, level)  # last: the page is drawn before the curve is scored

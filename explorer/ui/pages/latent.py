@@ -2,7 +2,8 @@
 scored, selectable, with new images placed on the fitted maps and 2-D codes decodable anywhere."""
 import streamlit as st
 
-from explorer.ui import cache, maps, side_jobs, state
+from explorer import maps as core_maps
+from explorer.ui import cache, lesson, maps, side_jobs, state
 from explorer.ui import latent_panels as panels
 
 st.title("Latent space")
@@ -40,4 +41,5 @@ if current is not None:
     with export_tab:
         panels.exports(current, dataset, all_maps, shown)
     with map_area:
-        panels.map_row(all_maps, shown, dataset, marks, decodes=current.model.latent_dim == 2)
+        qualities = panels.map_row(all_maps, shown, dataset, marks, decodes=current.model.latent_dim == 2)
+        lesson.notice(core_maps.notice([m.title for m in all_maps], qualities, len(shown.indices)))

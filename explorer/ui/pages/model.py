@@ -1,8 +1,9 @@
 """Model: pick a dataset and a variant, then load, upload or train a model."""
 import streamlit as st
 
+from explorer import metrics
 from explorer.registry import get_variant, list_variants
-from explorer.ui import model_panels, state
+from explorer.ui import cache, lesson, model_panels, state
 
 st.title("Model")
 missing = state.missing_dataset()
@@ -21,6 +22,9 @@ st.markdown(f"{spec.description}  \n*{spec.paper}*")
 
 if missing is None:
     model_panels.none_loaded(spec.name)
+    if (current := state.current()) is not None:   # the sidebar's figures, read as the page's lesson
+        errors = cache.errors_against_pca(current.key, current.model, state.dataset())
+        lesson.notice(metrics.errors_notice(errors, current.variant, current.model.latent_dim))
     pretrained, train, upload_ckpt = st.tabs(["Load pretrained", "Train", "Upload a checkpoint"])
     with pretrained:
         model_panels.pretrained_tab(spec.name)

@@ -1,18 +1,19 @@
 """RBM: a restricted Boltzmann machine's filters, its Gibbs chains and the free energy it assigns."""
 import streamlit as st
 
-from explorer.boltzmann import first_rbm_layer, rbm_variants
+from explorer import boltzmann
+from explorer.ui import lesson, side_jobs, state
 from explorer.ui import rbm_panels as panels
-from explorer.ui import side_jobs, state
 
 st.title("RBM")
 current = side_jobs.need_model("RBM")
-layer = first_rbm_layer(current.model) if current is not None else None
+layer = boltzmann.first_rbm_layer(current.model) if current is not None else None
 if current is not None and layer is None:
     side_jobs.offer_variants(f"This page looks inside a restricted Boltzmann machine (its filters, Gibbs chains "
                              f"and free energy), and `{current.variant}` has none. It applies to "
-                             f"{', '.join(f'`{v}`' for v in rbm_variants())}; a button below loads its shipped "
-                             "model, or links to the Model page to train one where none is shipped.", list(rbm_variants()), key="rbm")
+                             f"{', '.join(f'`{v}`' for v in boltzmann.rbm_variants())}; a button below loads its shipped "
+                             "model, or links to the Model page to train one where none is shipped.",
+                             list(boltzmann.rbm_variants()), key="rbm")
 elif layer is not None:
     dataset = state.dataset()
     which = "the RBM" if current.variant == "rbm" else (
@@ -26,6 +27,7 @@ elif layer is not None:
         panels.filters_view(layer, dataset)
     with energy_col:
         st.subheader("Free energy")
-        panels.energy_view(current, layer, dataset)
+        medians = panels.energy_view(current, layer, dataset)
+    lesson.notice(boltzmann.notice(medians))
     st.subheader("Gibbs chain")
     panels.chain_view(current, layer, dataset)

@@ -3,7 +3,7 @@ items of an index folder (``python -m explorer index``) nearest to a query by it
 import streamlit as st
 
 from explorer import robustness, search
-from explorer.ui import index_panels, query, side_jobs, state
+from explorer.ui import index_panels, lesson, query, side_jobs, state
 from explorer.ui import search_panels as panels
 
 st.title("Search")
@@ -37,6 +37,6 @@ elif (current := side_jobs.need_model("Search", code="retrieval")) is not None:
         if dataset.y_train is not None:  # after the results are drawn, for the distance on screen only
             averages = [row.add_average() for row in rows]
             if damage is None and len(rows) == 2:  # the clean lesson, told whichever way it goes
-                st.markdown(robustness.clean_reading(*averages, k, current.model.latent_dim))
+                lesson.notice(robustness.clean_reading(*averages, k, current.model.latent_dim))
             if damage is not None and len(rows) == 2:  # not when this distance is refused for the code
                 panels.robustness_table(current, dataset, metric, k, damage)

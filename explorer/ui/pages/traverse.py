@@ -2,7 +2,7 @@
 import streamlit as st
 
 from explorer import traverse
-from explorer.ui import cache, side_jobs, state
+from explorer.ui import cache, lesson, side_jobs, state
 from explorer.ui import traverse_panels as panels
 
 st.title("Traverse")
@@ -21,6 +21,9 @@ if current is not None:
     base, token, known = panels.start_point(current, dataset, codes)
     label = panels.generate_class(current, dataset, known)
     panels.slider_view(model, base, token, order, scores, score_name, low, high, label)
+    lesson.notice(traverse.notice(scores, score_name))
+    st.subheader("Generate")
+    panels.generate_view(current, dataset, label)
     st.subheader("Manifold grid")
     panels.grid_view(model, dataset, base, order, low, high, label)
     st.subheader("Interpolation")
