@@ -42,8 +42,8 @@ def _one_of(name: str, choices: tuple[str, ...]) -> Param:
 def _level(name: str) -> Param:
     """A damage level inside the range of the link's damage (or the page's default damage)."""
     def inside(value: float, read: dict) -> bool:
-        spec = NOISE_TYPES.get(read.get("noise"))
-        return spec is None or spec.min_level <= value <= spec.max_level
+        specs = [NOISE_TYPES[read["noise"]]] if "noise" in read else list(NOISE_TYPES.values())
+        return any(spec.min_level <= value <= spec.max_level for spec in specs)   # false for nan
     return Param(name, float, "a number inside the damage's range (" + "; ".join(
         f"{n} {t.min_level:g} to {t.max_level:g}" for n, t in NOISE_TYPES.items()) + ")", inside)
 
