@@ -3,7 +3,7 @@
 The Trainer holds out a seeded tenth of the training images (:func:`explorer.data.dataset.validation_split`)
 and scores the model on it after every epoch. :class:`EpochSelection` watches those scores over the
 stage that trains the whole model (the last one: a staged variant's greedy layers are not yet the
-model they build) and gives three rules:
+model they build) and gives four rules:
 
 - keep the best: the weights of the lowest validation error, the stage's starting weights included,
   so fine-tuning can never end worse than the unrolled stack it started from (Hinton & Salakhutdinov
@@ -12,11 +12,11 @@ model they build) and gives three rules:
 - a slow rise, treated like a divergence: the validation error grew in each of the last
   :data:`RISE_EPOCHS` epochs and ends :data:`RISE_MARGIN` above the best; training stops and keeps
   the best weights;
-- a step size that cannot drift: when the validation error has not improved for a tenth of the stage's
-  epochs (at least :data:`PLATEAU_EPOCHS`) the stage's learning rates halve (torch's ReduceLROnPlateau),
-  down to a sixteenth, so a rate
-  tuned on other data settles instead of bouncing (the issue's dbn_ae fine-tuning on unseen digits,
-  whose training loss rose from 124 to 143 at a constant rate).
+- a step size that cannot drift: after the stage's first quarter, when the validation error has not
+  improved for a tenth of its epochs (at least :data:`PLATEAU_EPOCHS`), the stage's learning rates halve
+  (torch's ReduceLROnPlateau), down to a sixteenth, so a rate tuned on other data settles instead of
+  bouncing (the issue's dbn_ae fine-tuning on unseen digits, whose training loss rose from 124 to 143
+  at a constant rate).
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ RISE_EPOCHS = 5      # growing this many epochs in a row is a trend, not the noi
 RISE_MARGIN = 0.02   # ... and the error must also have left the best by 2%, so a flat tail never stops
 PLATEAU_EPOCHS = 3   # epochs without a new best before the learning rate halves, at the least
 PLATEAU_SHARE = 10   # ... and a tenth of the stage: digits' 200 epochs score 144 images, a noisy judge
+PLATEAU_WARMUP = 4   # not in the first quarter of the stage: lstm_ae outputs the mean image for its first ~30
+                     # digits epochs before it uses the code, and halving its rate there cost 25% at code 2
 PLATEAU_FLOOR = 16   # the rate never falls below its start / 16
 
 
@@ -92,11 +94,11 @@ class EpochSelection:
 class PlateauSchedule:
     """Halves ``optimizers``' learning rates after a tenth of the stage's ``epochs`` (at least
     :data:`PLATEAU_EPOCHS`) without a new best validation error, never below a :data:`PLATEAU_FLOOR`-th of
-    where they started."""
+    where they started, and never in the stage's first quarter."""
 
     def __init__(self, optimizers, epochs: int):
         from torch.optim.lr_scheduler import ReduceLROnPlateau
-        self.optimizers = list(optimizers)
+        self.optimizers, self.warmup, self.seen = list(optimizers), epochs // PLATEAU_WARMUP, 0
         self.start = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
         patience = max(PLATEAU_EPOCHS, epochs // PLATEAU_SHARE)
         self.schedules = [ReduceLROnPlateau(optimizer, factor=0.5, patience=patience,
@@ -104,6 +106,9 @@ class PlateauSchedule:
                           for optimizer in self.optimizers]
 
     def step(self, validation_error: float) -> None:
+        self.seen += 1
+        if self.seen <= self.warmup:
+            return
         for schedule in self.schedules:
             schedule.step(validation_error)
 
