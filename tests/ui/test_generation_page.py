@@ -80,6 +80,6 @@ def test_the_rbm_pages_chain_from_noise_follows_the_links_seed_and_steps(variant
 
 def test_a_bad_seed_in_the_link_is_said_in_one_line_and_the_default_drawn():
     at = open_link("traverse", dataset="digits", variant="vae", code=2, seed=-4)
-    assert [w.value for w in at.warning] == ["The link's `seed=-4` is not a whole number from 0 to 2147483647: the "
-                                             "page's default is used."]
+    said = "The link's `seed=-4` is not a whole number from 0 to 2147483647: the page's default is used."
+    assert [w.value for w in at.warning] == [said]
     assert not at.exception and at.number_input(key="traverse.seed").value == 0
