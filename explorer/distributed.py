@@ -14,6 +14,7 @@ stopped with Ctrl-C, which it passes to every rank.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,8 +159,10 @@ def data_parallel(model: "Autoencoder", world: World, seed: int) -> Iterator[Cal
         return
     from torch.nn.parallel import DistributedDataParallel
     device = model.device
+    # torch 2.13 renamed broadcast_buffers; the GPU machines' torch 2.11 knows only the old name
+    renamed = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
     wrapped = DistributedDataParallel(_Loss(model), device_ids=[device.index] if device.type == "cuda" else None,
-                                      forward_sync_buffers=False)
+                                      **{"forward_sync_buffers" if renamed else "broadcast_buffers": False})
     torch.manual_seed(seed * 1_000_003 + world.rank)
     calls = [0]
 
