@@ -21,20 +21,7 @@ from explorer.errors import ConfigError
 
 SLOTS_VARIABLE = "EXPLORER_TRAINING_SLOTS"
 MAX_SLOTS = 64
-WAITS_KEPT = 1000  # queue waits remembered for the load test's figures
-
-
-# Training yields the CPU to the pages every session is clicking through: a student waits for a page, not
-# for an epoch (Linux schedules threads one by one, so only the slot's thread is niced; it ends with the job).
-TRAINING_NICENESS = 10
-
-
-def lower_priority(niceness: int) -> None:
-    """Run the calling thread at ``niceness``; where that is not possible (not Linux), as it was."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError):
-        pass
+WAITS_KEPT = 1000  # queue waits remembered (the newest), for a look at how long jobs wait
 
 
 class Runnable(Protocol):
@@ -58,7 +45,7 @@ class TrainingPool:
 
     Thread-safe. ``peak_running`` is the most jobs ever running together (never above ``slots``) and
     ``waits`` the seconds each started job spent queued, in start order (the last
-    :data:`WAITS_KEPT`): what the load test reports.
+    :data:`WAITS_KEPT`).
     """
 
     def __init__(self, slots: int):
@@ -110,7 +97,6 @@ class TrainingPool:
             threading.Thread(target=self._run, args=(job,), name="training-slot", daemon=True).start()
 
     def _run(self, job: Runnable) -> None:
-        lower_priority(TRAINING_NICENESS)
         try:
             job.run()
         finally:  # a job that fails still frees its slot

@@ -14,7 +14,7 @@ def test_thirty_sessions_with_ten_training_at_once():
     found = figures.summary()
     print("\n" + "\n".join(f"{row.name}: {row.value} ({row.detail})" for row in classroom.describe(found)))
     assert found["errors"] == 0, found["error_samples"]
-    assert found["interactions_loaded"] >= classroom.SESSIONS * len(classroom.PAGES) * 2
+    assert found["interactions_loaded"] >= classroom.SESSIONS * len(classroom.PAGES)  # everyone walked every page
     assert found["loaded_p95_ms"] <= classroom.GOAL_RATIO * found["idle_p95_ms"]
     assert found["health_failures"] == 0 and found["health_polls"] > 0
     assert len(found["queue_wait_s"]) == found["trainers"] == classroom.SESSIONS // 3

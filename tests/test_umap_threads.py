@@ -45,7 +45,7 @@ def test_concurrent_fits_never_overlap_and_each_gives_the_map_a_lone_fit_gives(m
         start.wait()
         try:
             results[i] = UMAPProjector(n_neighbors=5).fit(inputs[i]).embedding_
-        except Exception as error:  # pragma: no cover - reported below
+        except Exception as error:  # noqa: BLE001  (reported below)
             errors.append(error)
 
     threads = [threading.Thread(target=fit, args=(i,)) for i in range(THREADS)]

@@ -7,7 +7,7 @@ in the process's training pool, and say so.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
