@@ -11,8 +11,8 @@ calls), the others against the core called here.
 from __future__ import annotations
 
 import re
+import time
 
-import numpy as np
 import pytest
 
 from explorer import anomaly, boltzmann, compare, denoise, metrics, traverse
@@ -133,7 +133,7 @@ def open_lesson(page, server: str, name: str) -> str:
 
 def assert_notice_is_the_cores(page, name: str, notice: str) -> None:
     if name in EXPECTED:
-        assert notice == EXPECTED[name](), name
+        assert notice == EXPECTED[name]().replace("`", ""), name   # markdown's code marks are not text
     elif name == "latent":
         text = main_text(page)
         pixels = [float(a) for a in re.findall(r"5-NN accuracy (\d\.\d{3})", text)]   # under the 3 maps
@@ -167,19 +167,30 @@ def test_the_copied_link_reopens_the_view_locked(page, server):
 
 @pytest.mark.slow
 def test_presenter_mode_enlarges_text_and_images(page, server):
-    """Pictures at 1024x768 and 1440 wide, with and without presenter=1: the body text a quarter larger,
-    the Denoise images as wide as their columns."""
-    sizes = {}
-    for presenter in ("0", "1"):
-        page.goto(f"{server}/{LINKS['denoise']}&presenter={presenter}")
-        for size, suffix in ((PROJECTOR, ""), (WIDE_1440, "-1440")):
-            page.set_viewport_size(size)
-            settle(page)
-            page.screenshot(path=str(SHOTS / f"presenter-{presenter}{suffix}.png"))
-        sizes[presenter] = page.evaluate("""() => [parseFloat(getComputedStyle(document.querySelector(
-            '[data-testid="stMain"] p')).fontSize), Math.max(...[...document.querySelectorAll(
-            '[data-testid="stMain"] [data-testid="stImage"] img')].map(i => i.getBoundingClientRect().width))]""")
-        page.set_viewport_size(PROJECTOR)
-    (font, image), (big_font, big_image) = sizes["0"], sizes["1"]
-    assert big_font == pytest.approx(1.25 * font, rel=0.02) and big_image > 1.2 * image, sizes
-    assert np.isfinite([font, image]).all()
+    """Pictures of the Traverse lesson at 1024x768 and 1440 wide, with and without presenter=1: at the
+    projector's 1024x768 the body text is a quarter larger and every image at least as wide, together
+    over a tenth wider (the decoded code, the samples, the grid and the interpolation strip)."""
+    sizes = {presenter: presenter_sizes(page, server, "traverse", presenter) for presenter in ("0", "1")}
+    print(f"presenter off / on at 1024x768: {sizes}")
+    (font, images), (big_font, big_images) = sizes["0"], sizes["1"]
+    assert big_font == pytest.approx(1.25 * font, rel=0.02), sizes
+    assert len(images) == len(big_images) and all(b >= a - 1 for a, b in zip(images, big_images)), sizes
+    assert sum(big_images) > 1.1 * sum(images), sizes
+
+
+def presenter_sizes(page, server: str, name: str, presenter: str) -> tuple[float, list[float]]:
+    """The first paragraph's font size and every image's width at 1024x768, pictured there and at 1440."""
+    page.goto(f"{server}/{LINKS[name]}&presenter={presenter}")
+    measured = None
+    for size, suffix in ((WIDE_1440, "-1440"), (PROJECTOR, "")):
+        page.set_viewport_size(size)
+        settle(page)
+        measured = page.evaluate("""() => [parseFloat(getComputedStyle(document.querySelector(
+            '[data-testid="stMain"] p')).fontSize), [...document.querySelectorAll(
+            '[data-testid="stMain"] [data-testid="stImage"] img')].map(i => i.getBoundingClientRect().width)]""")
+        height = page.evaluate(f"document.querySelector('{MAIN}').scrollHeight")   # the main area scrolls
+        page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 6000))})
+        time.sleep(0.3)
+        page.screenshot(path=str(SHOTS / f"presenter-{name}-{presenter}{suffix}.png"))
+    page.set_viewport_size(PROJECTOR)
+    return measured[0], measured[1]
