@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from explorer.data.standins import STANDINS
+from explorer.data.standins import CODE_SIZES, STANDINS
 from explorer.metrics import evaluate
 from explorer.recipes import config_for
 from explorer.registry import list_variants
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.standins", description=__doc__)
     parser.add_argument("--standins", default=",".join(STANDINS), help="comma-separated: " + ", ".join(STANDINS))
     parser.add_argument("--variants", help="comma-separated (default: every registered variant)")
-    parser.add_argument("--latent-dim", type=int, default=30)
+    parser.add_argument("--latent-dim", type=int, help="default: each stand-in's own (CODE_SIZES)")
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="below 1 for a quick look only")
     parser.add_argument("--json", type=Path, help="append each row here as one JSON line, as it comes")
     args = parser.parse_args(argv)
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     for name in args.standins.split(","):
         dataset = STANDINS[name]()
         for variant in variants:
-            rows.append(measure(dataset, variant, args.latent_dim, args.epochs_scale))
+            rows.append(measure(dataset, variant, args.latent_dim or CODE_SIZES[name], args.epochs_scale))
             print(json.dumps(rows[-1]), flush=True)
             if args.json:
                 with args.json.open("a") as out:
