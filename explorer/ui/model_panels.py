@@ -121,7 +121,9 @@ def train_tab(variant: str) -> None:
                                help="Fixes the random starting weights and batch order: the same seed trains the same "
                                     "model again.")
         submitted = st.form_submit_button("Train", type="primary", disabled=_job_running())
-    if submitted:
+    if submitted and _job_running():  # a second press before the form redrew disabled: one job per session
+        st.warning("Your training is already queued or running: stop it first to start another.")
+    elif submitted:
         try:
             config = spec.config_cls(**values)
             state.set_job(TrainingJob(dataset, config, device=device, seed=int(seed),

@@ -1,6 +1,7 @@
 """A full classroom in AppTest (issue 14, acceptance 3): sessions share the process's one training pool.
 With one slot, a second session's job waits at place 1 and its page says so, with a Cancel button; it can
-cancel its own job; the first session's Stop ends only the first job, after which the second one trains."""
+cancel its own job; the first session's Stop ends only the first job, after which the second one trains. A
+second press of Train while a job waits or runs starts nothing (the session would lose the first job's Stop)."""
 from __future__ import annotations
 
 import time
@@ -52,6 +53,8 @@ def test_a_second_session_queues_can_cancel_and_trains_when_the_first_stops(one_
     press_train(first, "ae", epochs=2000)               # minutes: it gets stopped
     job_a = first.session_state["job"]
     wait_for(lambda: job_a.snapshot.progress is not None)
+    first.button(key="FormSubmitter:train_form_ae-Train").click().run()   # pressed again: still one job
+    assert first.session_state["job"] is job_a and one_slot.counts() == (1, 0)
     press_train(second, "deep_ae", epochs=3)
     job_b = second.session_state["job"]
     assert (job_a.position, job_b.position, job_b.snapshot.status) == (None, 1, "queued")
