@@ -21,9 +21,11 @@ PRESENTER_KEY = "presenter"
 CONTROLS = ("stSlider", "stSelectbox", "stNumberInput", "stRadio", "stMultiSelect", "stTextInput", "stTextArea",
             "stCheckbox", "stButton", "stDownloadButton", "stFileUploader", "stButtonGroup", "stPopover",
             "stColorPicker", "stDateInput")
-# lesson=1: no sidebar (nor the button that opens it) and no control in the page's body.
+# lesson=1: no sidebar (nor the button that opens it), no control in the page's body and no expander (they
+# hold uploads and exports, asides to a lesson).
 LOCKED_CSS = ('[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], '
-              '[data-testid="stExpandSidebarButton"] {display: none !important}\n'
+              '[data-testid="stExpandSidebarButton"], [data-testid="stMain"] [data-testid="stExpander"] '
+              '{display: none !important}\n'
               + ", ".join(f'[data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="{name}"])'
                           for name in CONTROLS) + " {display: none !important}")
 # presenter=1: text a quarter larger (Streamlit sizes its fonts in rem) and images as wide as their column,

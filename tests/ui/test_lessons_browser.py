@@ -117,7 +117,7 @@ def notice_text(page) -> str:
 def assert_locked(page, name: str) -> None:
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert sidebar.count() == 0 or sidebar.is_hidden(), f"{name}: the sidebar shows"
-    shown = page.evaluate(VISIBLE_CONTROLS, list(ui_lesson.CONTROLS))
+    shown = page.evaluate(VISIBLE_CONTROLS, [*ui_lesson.CONTROLS, "stExpander"])
     assert shown == [], f"{name}: controls still shown: {shown}"
 
 
