@@ -12,12 +12,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from explorer.maps import code_methods
 from explorer.noise import NOISE_TYPES
 
 MODEL_PARAMS = ("dataset", "variant", "code")   # read by the session's start, written first in a link
 SEED_MAX = 2**31 - 1
 STEPS_MAX = 1000
-CLASS_MAX = 999          # the page holds a class inside its dataset's own count
+CLASS_MAX = 999          # a class, a test image or a count of them: the page holds it inside its dataset's own
+INDEX_MAX = 10**7
+MAP_METHODS = code_methods(3)   # how a map of codes of more than 2 dimensions may be drawn
 FLAGS = ("lesson", "presenter")
 RBM_STARTS = ("test images", "noise")   # where the RBM page's Gibbs chains start
 
@@ -48,6 +51,10 @@ def _level(name: str) -> Param:
         f"{n} {t.min_level:g} to {t.max_level:g}" for n, t in NOISE_TYPES.items()) + ")", inside)
 
 
+def _at_least_zero(name: str) -> Param:
+    return Param(name, float, "a number at least 0", lambda v, _: 0 <= v < float("inf"))
+
+
 def _flag(name: str) -> Param:
     return Param(name, int, "0 or 1", lambda v, _: v in (0, 1))
 
@@ -55,8 +62,10 @@ def _flag(name: str) -> Param:
 # Per page (url path): its settings in the order a link writes them (a setting read after another may
 # depend on it: the level on the damage).
 PAGE_PARAMS: dict[str, tuple[Param, ...]] = {
-    "denoise": (_one_of("noise", tuple(NOISE_TYPES)), _level("level")),
-    "traverse": (_whole("seed", 0, SEED_MAX), _whole("class", 0, CLASS_MAX)),
+    "latent": (_one_of("map", MAP_METHODS), _whole("points", 1, INDEX_MAX)),
+    "traverse": (_whole("image", 0, INDEX_MAX), _whole("seed", 0, SEED_MAX), _whole("class", 0, CLASS_MAX)),
+    "denoise": (_one_of("noise", tuple(NOISE_TYPES)), _level("level"), _whole("first", 0, INDEX_MAX)),
+    "anomaly": (_at_least_zero("threshold"),),
     "rbm": (_one_of("start", RBM_STARTS), _whole("seed", 0, SEED_MAX), _whole("steps", 1, STEPS_MAX)),
 }
 FLAG_PARAMS = tuple(_flag(name) for name in FLAGS)

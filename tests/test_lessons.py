@@ -32,7 +32,8 @@ def test_the_issues_link_locks_denoise_to_masking_at_a_quarter():
     ("denoise", "noise", "fog"), ("denoise", "level", "1.5"), ("denoise", "level", "nan"), ("denoise", "level", "x"),
     ("traverse", "seed", "-1"), ("traverse", "seed", "2.5"), ("traverse", "class", "1000"),
     ("rbm", "steps", "0"), ("rbm", "steps", "1001"), ("rbm", "start", "data"), ("model", "lesson", "2"),
-    ("latent", "presenter", "yes")])
+    ("latent", "presenter", "yes"), ("latent", "map", "tsne"), ("latent", "points", "0"), ("denoise", "first", "-8"),
+    ("anomaly", "threshold", "-1"), ("anomaly", "threshold", "inf"), ("traverse", "image", "1.5")])
 def test_a_value_out_of_bounds_is_refused_in_one_line_and_left_to_the_default(page, name, text):
     read, refused = lessons.parse(page, {name: text, "dataset": "digits"})
     assert len(refused) == 1 and "\n" not in refused[0]
@@ -46,15 +47,18 @@ def test_settings_of_other_pages_are_not_read():
 
 
 def test_the_link_carries_the_model_the_settings_in_schema_order_and_lesson_1():
-    link = lessons.link("rbm", {"dataset": "digits", "variant": "rbm", "code": 8},
-                        {"steps": 20, "seed": 7, "start": "noise", "unknown": 1}, base="http://host:8501/", presenter=True)
+    settings = {"steps": 20, "seed": 7, "start": "noise", "unknown": 1}
+    link = lessons.link("rbm", {"dataset": "digits", "variant": "rbm", "code": 8}, settings, base="http://host:8501/",
+                        presenter=True)
     assert link == ("http://host:8501/rbm?dataset=digits&variant=rbm&code=8&start=noise&seed=7&steps=20"
                     "&presenter=1&lesson=1")
 
 
-@pytest.mark.parametrize(("page", "settings"), [("denoise", {"noise": "salt_and_pepper", "level": 0.35}),
-                                                 ("traverse", {"seed": 123, "class": 4}),
-                                                 ("rbm", {"start": "test images", "seed": 0, "steps": 1000})])
+@pytest.mark.parametrize(("page", "settings"), [("denoise", {"noise": "salt_and_pepper", "level": 0.35, "first": 16}),
+                                                 ("traverse", {"image": 9, "seed": 123, "class": 4}),
+                                                 ("rbm", {"start": "test images", "seed": 0, "steps": 1000}),
+                                                 ("latent", {"map": "pca", "points": 1000}),
+                                                 ("anomaly", {"threshold": 2.125})])
 def test_a_link_reads_back_as_the_settings_it_was_built_from(page, settings):
     url = urlparse(lessons.link(page, {"dataset": "digits", "variant": "vae", "code": None}, settings))
     assert url.path == f"/{page}"

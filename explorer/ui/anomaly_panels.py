@@ -9,7 +9,7 @@ from explorer import anomaly
 from explorer.checkpoint import load_zip
 from explorer.errors import ExplorerError
 from explorer.plots import histograms, paired_rows, roc_curves
-from explorer.ui import cache, side_jobs, state, widgets
+from explorer.ui import cache, lesson, side_jobs, state, widgets
 
 MAX_SHOWN = 32
 PER_ROW = 16
@@ -44,8 +44,9 @@ def threshold_view(current: state.CurrentModel, dataset, errors: np.ndarray) -> 
     default = anomaly.default_threshold(errors)
     hist, controls = st.columns([3, 2])
     with controls:
-        threshold = st.slider("Threshold (squared error)", low, high, default, step=(high - low) / 200 or 1.0,
-                              key=f"anomaly.threshold.{current.key}", format="%.2f")
+        threshold = st.slider("Threshold (squared error)", low, high, lesson.setting("threshold", default, (low, high)),
+                              step=(high - low) / 200 or 1.0, key=f"anomaly.threshold.{current.key}", format="%.2f")
+        lesson.shows(threshold=round(threshold, 4))
         summary = anomaly.above_threshold(errors, threshold, dataset.y_test)
         st.metric("Images above the threshold", f"{summary.count} of {summary.out_of}",
                   f"{100 * summary.fraction:.1f}%", delta_color="off", delta_arrow="off")

@@ -22,7 +22,7 @@ from explorer.maps import Map, Shown, code_methods
 from explorer.plots import MAP_AXES, class_key, latent_scatter
 from explorer.projection import DEFAULT_MAP_POINTS
 from explorer.query import Query, class_name
-from explorer.ui import cache, maps, query, widgets
+from explorer.ui import cache, lesson, maps, query, widgets
 
 MAP_POINTS = (500, 1000, 2000, 5000, 10000)
 MAX_SELECTED_SHOWN = 24
@@ -41,17 +41,20 @@ def controls(current, dataset) -> tuple[str, int]:
         method = methods[0]
     else:
         method = left.radio(f"Map of the {k}-D codes", methods, format_func=str.upper, horizontal=True,
-                            key="latent.code_method", help="UMAP keeps neighbourhoods; PCA keeps the two "
-                                                           "directions of largest variance.")
+                            index=methods.index(lesson.setting("map", methods[0])), key="latent.code_method",
+                            help="UMAP keeps neighbourhoods; PCA keeps the two directions of largest variance.")
+        lesson.shows(map=method)
     n_test = len(dataset.x_test)
     choices = sorted({min(n, n_test) for n in MAP_POINTS})
     if len(choices) == 1:
         right.markdown(f"All **{n_test}** test images are on the maps.")
         return method, n_test
-    n_points = right.select_slider("Test images on the maps", choices, value=min(DEFAULT_MAP_POINTS, n_test),
+    default = min(DEFAULT_MAP_POINTS, n_test)
+    n_points = right.select_slider("Test images on the maps", choices, value=lesson.setting("points", default, choices),
                                    key="latent.n_points",
                                    help=f"A seeded subsample. The gallery ships the maps of {DEFAULT_MAP_POINTS}; "
                                         "other sizes are fitted here (UMAP: seconds per thousand points).")
+    lesson.shows(points=int(n_points))
     return method, int(n_points)
 
 

@@ -32,7 +32,8 @@ LOCKED_CSS = ('[data-testid="stSidebar"], [data-testid="stSidebarCollapsedContro
 # their pixels kept square-edged, for a projector at 1024x768; the page's side margins (also in rem, 100 px
 # each at 1024 once enlarged) shrink to 24 px so the larger text does not narrow the images.
 PRESENTER_CSS = ('html {font-size: 125%}\n'
-                 '[data-testid="stMainBlockContainer"] {padding-left: 24px !important; padding-right: 24px !important}\n'
+                 '[data-testid="stMainBlockContainer"] {padding-left: 24px !important; '
+                 'padding-right: 24px !important}\n'
                  '[data-testid="stMain"] [data-testid="stImage"] img {width: 100% !important; height: auto; '
                  'image-rendering: pixelated}')
 
@@ -71,9 +72,23 @@ def presenter_toggle() -> None:
                   help="Larger text and images, for a projector (1024x768).")
 
 
-def setting(name: str, default):
-    """The value the link gave ``name`` on this page, else ``default``."""
-    return _read().settings.get(name, default)
+def setting(name: str, default, within=None):
+    """The value the link gave ``name`` on this page, else ``default``. ``within``: the values this view
+    allows, a (low, high) pair or a collection; a value outside them is said once, in one line, and the
+    default used."""
+    value = _read().settings.get(name, default)
+    if within is None or value == default or _inside(value, within):
+        return value
+    said = st.session_state.setdefault("lesson.said", set())
+    if name not in said:
+        said.add(name)
+        shown = f"{within[0]:g} to {within[1]:g}" if isinstance(within, tuple) else ", ".join(map(str, within))
+        st.warning(f"The link's `{name}={value}` is not possible in this view ({shown}): the page's default is used.")
+    return default
+
+
+def _inside(value, within) -> bool:
+    return within[0] <= value <= within[1] if isinstance(within, tuple) else value in within
 
 
 def shows(**settings) -> None:

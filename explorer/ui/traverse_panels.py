@@ -39,11 +39,14 @@ def start_point(current, dataset, codes: np.ndarray) -> tuple[np.ndarray, str, i
     """The code the sliders start from, a token naming it (slider keys), and its known class."""
     origin = "prior mean (0)" if current.model.gaussian_latent else "mean code"
     left, right = st.columns(2)
-    start = left.radio("Start from", [origin, "a test image"], horizontal=True, key="traverse.start")
+    asked = lesson.setting("image", None, within=(0, len(codes) - 1))   # none: the origin
+    start = left.radio("Start from", [origin, "a test image"], index=int(asked is not None), horizontal=True,
+                       key="traverse.start")
     if start == origin:
         base, label = traverse.start_code(codes, current.model.gaussian_latent), None
     else:
-        index = int(right.number_input("Test image", 0, len(codes) - 1, 0, key="traverse.index"))
+        index = int(right.number_input("Test image", 0, len(codes) - 1, asked or 0, key="traverse.index"))
+        lesson.shows(image=index)
         base, label = codes[index], (int(dataset.y_test[index]) if dataset.y_test is not None else None)
         right.caption(f"class {class_name(dataset, label)}")
     token = hashlib.sha1(f"{current.key}|{start}|{base.tobytes().hex()}".encode()).hexdigest()[:10]
@@ -54,11 +57,7 @@ def generate_class(current, dataset, known: int | None) -> int | None:
     """The class a conditional model draws (starting at the lesson link's class, else at the start image's)."""
     if not current.model.conditional:
         return None
-    asked = lesson.setting("class", known or 0)
-    if asked >= dataset.n_classes:
-        st.warning(f"The link's `class={asked}` is not a class of {dataset.name} (0 to {dataset.n_classes - 1}): "
-                   "the page's default is used.")
-        asked = known or 0
+    asked = lesson.setting("class", known or 0, within=(0, dataset.n_classes - 1))
     label = st.selectbox("Class to generate", range(dataset.n_classes), index=asked,
                          format_func=lambda i: class_name(dataset, i), key=f"traverse.class.{known}")
     lesson.shows(**{"class": label})

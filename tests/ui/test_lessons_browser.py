@@ -69,7 +69,8 @@ def traverse_notice() -> str:
 
 def denoise_notice() -> str:
     data = digits()
-    methods = [NOISY, denoise.Method(model_label("denoising_ae", 8, current=True), "current", shipped("denoising_ae-8")),
+    current = denoise.Method(model_label("denoising_ae", 8, current=True), "current", shipped("denoising_ae-8"))
+    methods = [NOISY, current,
                denoise.Method(model_label("ae", 8), "ae", shipped("ae-8")),
                denoise.Method("PCA (code 8)", "pca", pca_baseline(data, 8))]
     indices = denoise.sample_indices(len(data.x_test))

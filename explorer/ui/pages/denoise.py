@@ -22,7 +22,9 @@ if current is not None:
     with level_col:
         level = panels.level_slider(noise, opening)
     n_test = len(dataset.x_test)
-    first = image_col.number_input("First test image", 0, max(0, n_test - 8), 0, step=8, key="denoise.first")
+    last = max(0, n_test - 8)
+    first = image_col.number_input("First test image", 0, last, lesson.setting("first", 0, within=(0, last)), step=8,
+                                   key="denoise.first")
     shown = tuple(range(int(first), min(int(first) + 8, n_test)))
 
     scores = panels.scores(methods, dataset, noise, level)
@@ -30,7 +32,7 @@ if current is not None:
     panels.image_column(columns[0], "clean", dataset.x_test[list(shown)], None)
     for column, score, images in zip(columns[1:], scores, panels.repairs(methods, dataset, shown, noise, level)):
         panels.image_column(column, score.label, images, score.quality)
-    lesson.shows(noise=noise, level=level)
+    lesson.shows(noise=noise, level=level, first=int(first))
     lesson.notice(denoise.lesson(scores, noise, level))
     panels.offer_helpers(dataset, current.model.latent_dim, current)
     panels.curve_chart(methods, dataset, noise, level)  # last: the page is drawn before the curve is scored

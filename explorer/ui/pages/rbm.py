@@ -11,8 +11,8 @@ layer = boltzmann.first_rbm_layer(current.model) if current is not None else Non
 if current is not None and layer is None:
     side_jobs.offer_variants(f"This page looks inside a restricted Boltzmann machine (its filters, Gibbs chains "
                              f"and free energy), and `{current.variant}` has none. It applies to "
-                             f"{', '.join(f'`{v}`' for v in boltzmann.rbm_variants())}; a button below loads its shipped "
-                             "model, or links to the Model page to train one where none is shipped.",
+                             f"{', '.join(f'`{v}`' for v in boltzmann.rbm_variants())}; a button below loads its "
+                             "shipped model, or links to the Model page to train one where none is shipped.",
                              list(boltzmann.rbm_variants()), key="rbm")
 elif layer is not None:
     dataset = state.dataset()
