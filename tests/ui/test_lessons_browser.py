@@ -159,7 +159,7 @@ def test_the_copied_link_reopens_the_view_locked(page, server):
     page.locator('[data-testid="stSidebar"]').get_by_role("button", name=re.compile("Copy lesson link")).click()
     link = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text().strip()
     assert link == (f"{server}/denoise?dataset=digits&variant=denoising_ae&code=8&noise=gaussian&level=0.3"
-                    "&lesson=1"), link
+                    "&first=0&lesson=1"), link
     page.goto(link)
     check(page, "lesson-copy-after")
     assert_locked(page, "copied link")
