@@ -160,6 +160,6 @@ def notice(summary: ThresholdSummary, class_names: list[str] | None) -> str:
             f"({100 * summary.fraction:.1f}%) reconstruct worse and are flagged.")
     if summary.per_class and class_names is not None:
         label, n = max(summary.per_class.items(), key=lambda item: (item[1], -item[0]))
-        text += (f" The most flagged class is {class_names[label]}, {n} of them ({n / summary.count:.0%}): what "
-                 "the model copies worst is what least resembles most of its training images.")
-    return text + " Reconstruction error is an anomaly score with no labels needed."
+        text += (f" The most flagged class is {class_names[label]}, {n} of them ({n / summary.count:.0%}): the "
+                 "images the model copies worst are those least like what it learned from.")
+    return text + " Reconstruction error is an anomaly score that needs no labels."

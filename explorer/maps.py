@@ -170,16 +170,18 @@ def decode_start(codes: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def notice(titles: list[str], qualities: list[dict], n_points: int) -> str:
-    """The Latent page's "What to notice", from each map's scores (:func:`map_quality`) as shown: by 5-NN
-    accuracy where there are labels, else by trustworthiness."""
+    """The Latent page's "What to notice", from each map's scores (:func:`map_quality`) as shown, the model's
+    codes first: by 5-NN accuracy where there are labels, else by trustworthiness."""
     score = "knn_accuracy" if all("knn_accuracy" in q for q in qualities) else "trustworthiness"
     name = "5-NN accuracy" if score == "knn_accuracy" else "trustworthiness"
     values = [q[score] for q in qualities]
     listed = ", ".join(f"{title} {value:.3f}" for title, value in zip(titles, values))
-    best = titles[int(np.argmax(values))]
-    codes_win = values[0] >= max(values[1:], default=values[0])
-    lesson = ("the model's code, learned only to reconstruct, groups the classes at least as well as any map of the "
-              "pixels." if codes_win else f"here the {best} map separates them better than the model's code does.")
+    text = f"On these {n_points} test images, {name}: {listed}."
     if score == "trustworthiness":
-        lesson = "no labels: the score says how well each map keeps the pixels' neighbours."
-    return f"On these {n_points} test images, {name}: {listed}. So {lesson}"
+        return text + " With no labels, the score says how well each map keeps the pixels' neighbours."
+    beaten = [t for t, v in zip(titles[1:], values[1:]) if v < values[0]]
+    ahead = [t for t, v in zip(titles[1:], values[1:]) if v >= values[0]]
+    parts = ([f"better than {' and '.join(beaten)}"] if beaten else []) + \
+            ([f"not as well as {' and '.join(ahead)}"] if ahead else [])
+    return text + (f" The model's code, learned only to reconstruct, separates the classes {' but '.join(parts)}: "
+                   "a code can group what looks alike without ever seeing a label.")

@@ -83,8 +83,10 @@ def test_the_latent_notice_quotes_each_maps_5nn_accuracy():
     qualities = [{"knn_accuracy": a, "trustworthiness": 0.9} for a in (0.8834, 0.6361, 0.9581)]
     text = maps.notice(titles, qualities, 360)
     assert "codes 0.883, PCA of the pixels 0.636, UMAP of the pixels 0.958" in text and text.startswith("On these 360")
-    assert "UMAP of the pixels map separates them better" in text
-    assert "groups the classes at least as well" in maps.notice(titles, qualities[::-1], 360)
+    assert "separates the classes better than PCA of the pixels but not as well as UMAP of the pixels:" in text
+    assert "better than PCA of the pixels and UMAP of the pixels:" in maps.notice(titles, qualities[::-1], 360)
+    unlabelled = maps.notice(titles, [{"trustworthiness": t} for t in (0.9, 0.8, 0.95)], 50)
+    assert "trustworthiness: codes 0.900, PCA of the pixels 0.800, UMAP of the pixels 0.950" in unlabelled
 
 
 def test_the_latent_notice_reads_real_map_scores(digits):
