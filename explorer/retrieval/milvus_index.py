@@ -30,17 +30,17 @@ def is_local(uri: str) -> bool:
 
 def connect(uri: str):
     """A pymilvus client for ``uri``; a local path starts (or joins) a Milvus Lite server on that file."""
-    from pymilvus import MilvusClient
-    try:
-        if is_local(uri):
-            Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            with warnings.catch_warnings():  # milvus-lite 2.5.1 imports pkg_resources, which warns of its end
-                warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings():  # milvus-lite 2.5.1 imports pkg_resources, which warns of its end
+        warnings.simplefilter("ignore", UserWarning)
+        from pymilvus import MilvusClient
+        try:
+            if is_local(uri):
+                Path(uri).parent.mkdir(parents=True, exist_ok=True)
                 return MilvusClient(uri=str(Path(uri).resolve()))
-        return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
-    except Exception as error:  # pymilvus raises its own MilvusException and gRPC's errors alike
-        raise DataError(f"cannot reach Milvus at {uri} ({one_line(error)}); check the URI and that the server "
-                        "runs") from None
+            return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
+        except Exception as error:  # pymilvus raises its own MilvusException and gRPC's errors alike
+            raise DataError(f"cannot reach Milvus at {uri} ({one_line(error)}); check the URI and that the "
+                            "server runs") from None
 
 
 class MilvusIndex(Index):
