@@ -146,3 +146,9 @@ def test_names_that_cannot_be_one_line_of_utf8_are_skipped_and_an_empty_append_k
     again = build(model, str(photos), tmp_path / "index", append=True, progress=False)
     assert again["counts"]["indexed"] == 12 and again["counts"]["added"] == 0
     assert store.read(tmp_path / "index").thumbnails.shape == (12, 1, 8, 8)
+
+
+def test_milvus_without_a_uri_is_refused_before_any_image_is_read(tmp_path, model, capsys):
+    one_line_error(capsys, ["index", str(model), str(tmp_path / "nothing-here"), "--out", str(tmp_path / "index"),
+                            "--engine", "milvus"], "needs --milvus-uri")
+    assert not (tmp_path / ".index.partial").exists()

@@ -60,6 +60,7 @@ def build(model_dir: str | Path, source: str, out: str | Path, engine: str = "au
           progress: bool = True) -> dict[str, Any]:
     """Index ``source`` with the model in ``model_dir`` into ``out``; returns the manifest written."""
     out = Path(out)
+    engines.check(engine, milvus_uri)
     model, model_info = model_record(Path(model_dir))
     base = _base_collection(out, model_info) if append else None
     if not append:

@@ -23,17 +23,23 @@ def chosen(engine: str, n_codes: int) -> str:
     return engine
 
 
+def check(engine: str, milvus_uri: str | None) -> None:
+    """Refuse an unknown engine, or Milvus without a URI, before any image is read."""
+    chosen(engine, 0)
+    if engine == "milvus" and not milvus_uri:
+        raise ConfigError("the milvus engine needs --milvus-uri: a local path ending in .db (Milvus Lite) or a "
+                          "cluster's http://host:19530")
+
+
 def new_index(engine: str, metric: str, milvus_uri: str | None = None, collection: str = "") -> Index:
     """An unfitted index of ``engine`` (as :func:`chosen` names it)."""
+    check(engine, milvus_uri)
     if engine == "exact":
         from explorer.search import CodeIndex
         return CodeIndex(metric)
     if engine.startswith("faiss-"):
         from explorer.retrieval.faiss_index import FaissIndex
         return FaissIndex(metric, engine.removeprefix("faiss-"))
-    if not milvus_uri:
-        raise ConfigError("the milvus engine needs --milvus-uri: a local path ending in .db (Milvus Lite) or a "
-                          "cluster's http://host:19530")
     from explorer.retrieval.milvus_index import MilvusIndex
     return MilvusIndex(metric, milvus_uri, collection)
 
