@@ -36,7 +36,7 @@ def measure(dataset, variant: str, latent_dim: int, epochs_scale: float, seed: i
             "ratio": metrics["ratio_to_pca"], "side_information": metrics["side_information"],
             "best_val": min(validation) if validation else None, "last_val": validation[-1] if validation else None,
             "kept": metrics["val_sq_err_per_image"], "epochs_run": len(trainer.history),
-            "epochs_planned": sum(getattr(config, f) for f in ("epochs", "pretrain_epochs") if hasattr(config, f)),
+            "epochs_planned": trainer.progress.total_epochs if trainer.progress else len(trainer.history),
             "message": trainer.message, "seconds": round(seconds, 1)}
 
 
