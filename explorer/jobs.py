@@ -74,7 +74,7 @@ class TrainingJob:
         self.preview_x = dataset.x_test[pick]
         self.preview_y = dataset.y_test[pick] if dataset.y_test is not None else None
         self.snapshot = JobSnapshot(preview_labels=self.preview_y)
-        self.queued_at = self.started_at = self.ended_at = None
+        self.queued_at = self.started_at = None
         self._stop = threading.Event()
         self._ended = threading.Event()
         self._lock = threading.Lock()
@@ -121,7 +121,8 @@ class TrainingJob:
         self._ended.wait(timeout)
 
     def run(self) -> None:
-        """Train here, in the caller's thread (the pool's slot); a stop asked while queued ends it at once."""
+        """Train here, in the caller's thread (the pool's slot). A stop asked between leaving the queue and
+        this call is seen by the Trainer at its first check."""
         self.started_at = time.time()
         self._publish(status="starting")
         try:
@@ -136,7 +137,6 @@ class TrainingJob:
             traceback.print_exc()
 
     def _end(self, **changes) -> None:
-        self.ended_at = time.time()
         self._publish(**changes)
         self._ended.set()
 
