@@ -241,7 +241,7 @@ def test_train_clicked_before_the_page_settles_trains_the_model_the_url_names(pa
     page.locator('[data-testid="stForm"]').get_by_role("button", name="Train", exact=True).click()
     # a few batches are enough (the page's Stop, not the toolbar's, which stops the script run)
     page.locator(MAIN).get_by_role("button", name="Stop", exact=True).click(timeout=120_000)
-    page.get_by_text(re.compile(r"stopped by request|Training finished")).first.wait_for(timeout=300_000)
+    page.get_by_text(re.compile(r"Stopped by request|Training finished")).first.wait_for(timeout=300_000)
     check(page, "race-fashion-vae")
     assert_named_alike(page, Named("fashion-mnist", "vae", "16"))
     assert "trained here" in sidebar_text(page)
@@ -326,7 +326,7 @@ def train_here(page, epochs: str | None) -> None:
         field.fill(epochs)
         field.press("Tab")
     form.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Training finished.").wait_for(timeout=600_000)
+    page.get_by_text(re.compile(r"^Training finished")).first.wait_for(timeout=600_000)  # and what it kept
 
 
 # --- Fashion-MNIST -------------------------------------------------------------------------------------
