@@ -131,15 +131,16 @@ def mean_over_ranks(sums: dict[str, Tensor], world: World) -> dict[str, Tensor]:
     return dict(zip(names, stacked / world.size))
 
 
-class _Loss(nn.Module):
-    """The model's ``loss`` as a module's forward: what DDP runs, so that it arms its gradient all-reduce."""
+class _Objectives(nn.Module):
+    """The model's objective methods (``model.objectives``: ``loss`` for most) as one module's forward,
+    chosen by name: what DDP runs, so that each arms its gradient all-reduce."""
 
     def __init__(self, model: "Autoencoder"):
         super().__init__()
         self.model = model
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
-        return type(self.model).loss(self.model, x, y)
+    def forward(self, name: str, *args: Tensor | None) -> dict[str, Tensor]:
+        return getattr(type(self.model), name)(self.model, *args)
 
 
 @contextmanager
@@ -147,10 +148,10 @@ def data_parallel(model: "Autoencoder", world: World, seed: int) -> Iterator[Cal
     """Trains ``model`` with DistributedDataParallel for the block; yields what makes a stage safe for it.
 
     DDP averages only the gradients of a forward it ran (its forward arms the all-reduce that backward
-    fires), and every variant's step computes its objective through ``model.loss``: so for the block
-    ``model.loss`` goes through DDP, and the variants train under DDP unchanged. A stage whose step
-    updates weights without calling ``loss`` (greedy layer-wise pretraining, the AAE's adversarial
-    phases) is refused at its first step, on every rank alike, before the ranks' weights part. Buffers
+    fires), and every variant's step computes its objectives through the methods ``model.objectives``
+    names (``loss``; the AAE's three phases): so for the block each goes through DDP, and the variants
+    train under DDP unchanged. A stage whose step updates weights without calling one (greedy layer-wise
+    pretraining) is refused at its first step, on every rank alike, before the ranks' weights part. Buffers
     are synced once, at the wrap, not at every forward: each rank keeps its own persistent CD chains. Each
     rank reseeds torch after the wrap (rank 0's weights are broadcast to all), so noise and samples differ
     between ranks and repeat for a given world size."""
@@ -161,28 +162,34 @@ def data_parallel(model: "Autoencoder", world: World, seed: int) -> Iterator[Cal
     device = model.device
     # torch 2.13 renamed broadcast_buffers; the GPU machines' torch 2.11 knows only the old name
     renamed = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
-    wrapped = DistributedDataParallel(_Loss(model), device_ids=[device.index] if device.type == "cuda" else None,
+    # Several objectives (the AAE's three phases) each use part of the weights: DDP must look for the rest.
+    wrapped = DistributedDataParallel(_Objectives(model), device_ids=[device.index] if device.type == "cuda" else None,
+                                      find_unused_parameters=len(model.objectives) > 1,
                                       **{"forward_sync_buffers" if renamed else "broadcast_buffers": False})
     torch.manual_seed(seed * 1_000_003 + world.rank)
     calls = [0]
 
-    def loss(x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
-        calls[0] += 1
-        return wrapped(x, y)
+    def through_ddp(name: str) -> Callable[..., dict[str, Tensor]]:
+        def objective(*args: Tensor | None) -> dict[str, Tensor]:
+            calls[0] += 1
+            return wrapped(name, *args)
+        return objective
 
     def checked(stage: "Stage") -> "Stage":
         def step(x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
             before = calls[0]
             terms = stage.step(x, y)
             if calls[0] == before:
-                raise ConfigError(f"{model.variant_name}'s {stage.name!r} stage updates weights without its loss(), "
+                raise ConfigError(f"{model.variant_name}'s {stage.name!r} stage updates weights without its objectives, "
                                   "so DistributedDataParallel cannot average its gradients; train "
                                   f"{model.variant_name} in one process (without torchrun)")
             return terms
         return dataclasses.replace(stage, step=step)
 
-    model.__dict__["loss"] = loss  # an instance attribute, found before the class's method
+    for name in model.objectives:
+        model.__dict__[name] = through_ddp(name)  # an instance attribute, found before the class's method
     try:
         yield checked
     finally:
-        model.__dict__.pop("loss", None)
+        for name in model.objectives:
+            model.__dict__.pop(name, None)

@@ -122,6 +122,20 @@ class AAE(Autoencoder):
         return {"recon": self.reconstruction_term(self.decode_logits(z), x),
                 "generator": self.generator_loss(z)}
 
+    # What a training step computes its objectives through: under torchrun each goes through
+    # DistributedDataParallel, which averages the gradients of its phase (explorer.distributed).
+    objectives = ("reconstruction_objective", "discriminator_objective", "generator_objective")
+
+    def reconstruction_objective(self, x: Tensor) -> dict[str, Tensor]:
+        return {"recon": self.reconstruction_term(self.decode_logits(self.encode(x)), x)}
+
+    def discriminator_objective(self, prior_samples: Tensor, codes: Tensor) -> dict[str, Tensor]:
+        loss, accuracy = self.discriminator_loss(prior_samples, codes)
+        return {"discriminator": loss, "discriminator_accuracy": accuracy}
+
+    def generator_objective(self, x: Tensor) -> dict[str, Tensor]:
+        return {"generator": self.generator_loss(self.encode(x))}
+
     def training_stages(self) -> list[Stage]:
         autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()]
         # The regularisation phase is a GAN; beta1 = 0.5 (Radford et al. 2016, Sec. 4) damps the
@@ -137,12 +151,12 @@ class AAE(Autoencoder):
     def two_phase_step(self, optimizers: dict[str, torch.optim.Optimizer], x: Tensor, y: Tensor | None
                        ) -> dict[str, Tensor]:
         """The paper's reconstruction phase, then its regularisation phase, on one batch (Sec. 2)."""
-        terms = minimise({"recon": self.reconstruction_term(self.decode_logits(self.encode(x)), x)},
-                         optimizers["autoencoder"])
+        terms = minimise(self.reconstruction_objective(x), optimizers["autoencoder"])
         with torch.no_grad():
             codes = self.encode(x)  # (B, K): the discriminator's negatives
-        discriminator, accuracy = self.discriminator_loss(self.sample_prior(len(x)), codes)
-        terms |= minimise({"discriminator": discriminator}, optimizers["discriminator"])
+        discriminator = self.discriminator_objective(self.sample_prior(len(x)), codes)
+        accuracy = discriminator.pop("discriminator_accuracy")
+        terms |= minimise(discriminator, optimizers["discriminator"])
         # The generator step also leaves gradients on the discriminator; its own step clears them first.
-        terms |= minimise({"generator": self.generator_loss(self.encode(x))}, optimizers["generator"])
-        return {**terms, "discriminator_accuracy": accuracy}
+        terms |= minimise(self.generator_objective(x), optimizers["generator"])
+        return {**terms, "discriminator_accuracy": accuracy.detach()}

@@ -57,6 +57,9 @@ class Autoencoder(nn.Module):
     """Base class. Subclasses implement ``encode``, ``decode_logits`` and ``loss``."""
 
     variant_name = ""          # set by @register
+    # The methods a training step computes its objectives through (torchrun runs each through
+    # DistributedDataParallel: explorer.distributed.data_parallel).
+    objectives: tuple[str, ...] = ("loss",)
     conditional = False        # encode/decode take the label y
     gaussian_latent = False    # codes are regularised toward N(0, I): prior sampling and slerp apply
     # What ``reconstruct`` uses besides the code (e.g. pooling switches, the label). Tables flag it,
