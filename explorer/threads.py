@@ -12,19 +12,26 @@ import os
 import statistics
 import time
 from contextlib import contextmanager, nullcontext
+from typing import Callable
 
 import torch
 
 
 @contextmanager
-def torch_threads(threads: int):
-    """torch's intra-op thread count set to ``threads`` inside the block, then put back."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+def thread_count(get: Callable[[], int], set_to: Callable[[int], None], threads: int):
+    """A library's thread count (read by ``get``, written by ``set_to``) at ``threads`` inside the block,
+    then put back."""
+    before = get()
+    set_to(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        set_to(before)
+
+
+def torch_threads(threads: int):
+    """torch's intra-op thread count set to ``threads`` inside the block, then put back."""
+    return thread_count(torch.get_num_threads, torch.set_num_threads, threads)
 
 
 def one_thread():

@@ -18,6 +18,7 @@ import numpy as np
 
 from explorer.errors import DataError, one_line
 from explorer.retrieval.base import Index, RecallProbe
+from explorer.threads import thread_count
 
 KINDS = ("flat", "ivf")
 INDEX_FILE = "index.faiss"
@@ -35,18 +36,12 @@ TRAIN_PER_CELL = 40      # k-means sample: FAISS warns below 39 points per centr
 SMALL_WORK = 1 << 22     # multiply-adds under which a query batch runs on one OpenMP thread
 
 
-@contextlib.contextmanager
 def omp_threads(threads: int):
     """FAISS's OpenMP thread count inside the block. One query is too little work to share: threads
     waiting for each other at OpenMP barriers made single-query p95 several times worse on 2 busy
     cores (as for torch, explorer/threads.py; FAISS issue #2406 reports the same for nq=1)."""
     import faiss
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(threads)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+    return thread_count(faiss.omp_get_max_threads, faiss.omp_set_num_threads, threads)
 
 
 class FaissIndex(Index):
