@@ -108,10 +108,14 @@ def show(images: np.ndarray, n_cols: int, caption: str, width: int = GRID_PIXELS
 @st.fragment
 def slider_view(model, base: np.ndarray, token: str, order: np.ndarray, scores: np.ndarray, score_name: str,
                 low: np.ndarray, high: np.ndarray, label: int | None) -> None:
-    """Sliders and the decoded image; a slider move reruns only this fragment."""
-    left, right = st.columns([3, 2])
-    with left:
-        z = sliders(base, token, order, scores, score_name, low, high)
+    """Sliders and the decoded image; a slider move reruns only this fragment. A lesson link hides the
+    sliders, so it shows the start code's image alone, centred, not beside an empty column."""
+    if lesson.locked():
+        z, (_, right, _) = base, st.columns([1, 2, 1])
+    else:
+        left, right = st.columns([3, 2])
+        with left:
+            z = sliders(base, token, order, scores, score_name, low, high)
     with right:
         show(traverse.decode(model, z[None], label), 1,
              f"decoded code · {traverse.moved(z, base)} dimension(s) moved from the start", width=280)
