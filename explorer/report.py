@@ -103,10 +103,13 @@ WHY_ABOVE_PCA = {
 def above_pca_notes(rows: list[dict]) -> list[str]:
     """A sentence for each row above PCA's error whose variant has a known reason, with its measured ratio
     (a row's ``variant`` may be a label that starts with the variant's name, as on the Compare page)."""
-    return [f"{row['variant']} reconstructs at {row['ratio_to_pca']:.2f}× PCA-{row['latent_dim']}'s error: "
-            f"{WHY_ABOVE_PCA[row['variant'].split(' ')[0]]}."
-            for row in rows if str(row.get("variant")).split(" ")[0] in WHY_ABOVE_PCA
-            and (row.get("ratio_to_pca") or 0) >= 1]
+    notes = []
+    for row in rows:
+        why = WHY_ABOVE_PCA.get(str(row.get("variant")).split(" ")[0])
+        if why and (row.get("ratio_to_pca") or 0) >= 1:
+            notes.append(f"{row['variant']} reconstructs at {row['ratio_to_pca']:.2f}× PCA-{row['latent_dim']}'s "
+                         f"error: {why}.")
+    return notes
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -121,7 +124,8 @@ def markdown_table(rows: list[dict]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *(f"{mark} Reconstructs with {info} as well as the code: not a same-size comparison with PCA."
                     for info, mark in notes.items())] if notes else []
-    lines += ["", *above_pca_notes(rows)] if above_pca_notes(rows) else []
+    above = above_pca_notes(rows)
+    lines += ["", *above] if above else []
     return "\n".join(lines)
 
 

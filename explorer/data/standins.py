@@ -49,14 +49,9 @@ def inverted_shifted(dataset: ImageDataset, name: str) -> ImageDataset:
                         dataset.y_test, dataset.class_names, f"{dataset.source} inverted, shifted by {SHIFT} px")
 
 
-def _fashion(data_dir) -> ImageDataset:
-    from explorer.data import load_dataset
-    return load_dataset("fashion-mnist", data_dir)
-
-
-def _digits(data_dir) -> ImageDataset:
-    from explorer.data import load_dataset
-    return load_dataset("digits", data_dir)
+def _named(name: str, data_dir) -> ImageDataset:
+    from explorer.data import load_dataset  # the registry imports this package: loaded on first use
+    return load_dataset(name, data_dir)
 
 
 # The code size each is judged at: its source's gallery size. Upsampling is linear, so digits-28 lies in
@@ -66,8 +61,10 @@ CODE_SIZES = {"fashion-8k": 30, "digits-28": 8, "fashion-8k-inverted": 30}
 
 # name -> builder(data_dir); each seeds its own picks, so a name always gives the same images.
 STANDINS: dict[str, Callable[..., ImageDataset]] = {
-    "fashion-8k": lambda data_dir=None: subset(_fashion(data_dir), SUBSET_TRAIN, SUBSET_TEST, 8, "fashion-8k"),
-    "digits-28": lambda data_dir=None: upsampled(_digits(data_dir), 28, "digits-28"),
+    "fashion-8k": lambda data_dir=None: subset(_named("fashion-mnist", data_dir), SUBSET_TRAIN, SUBSET_TEST, 8,
+                                              "fashion-8k"),
+    "digits-28": lambda data_dir=None: upsampled(_named("digits", data_dir), 28, "digits-28"),
     "fashion-8k-inverted": lambda data_dir=None: inverted_shifted(
-        subset(_fashion(data_dir), SUBSET_TRAIN, SUBSET_TEST, 9, "fashion-8k-inverted"), "fashion-8k-inverted"),
+        subset(_named("fashion-mnist", data_dir), SUBSET_TRAIN, SUBSET_TEST, 9, "fashion-8k-inverted"),
+        "fashion-8k-inverted"),
 }
