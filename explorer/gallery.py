@@ -9,7 +9,7 @@ from pathlib import Path
 from explorer.checkpoint import WEIGHTS
 
 PRETRAINED_ROOT = Path(__file__).resolve().parents[1] / "pretrained"
-_FOLDER = re.compile(r"^(?P<variant>[a-z_]+)-(?P<latent>\d+)$")
+FOLDER_NAME = re.compile(r"^(?P<variant>[a-z_]+)-(?P<latent>\d+)$")
 KEY_PREFIX = "pretrained:"
 MAP_CODE = 2              # a code small enough to plot as it is
 RETRIEVAL = "retrieval"   # a wanted code size: as large as the gallery ships for retrieval
@@ -41,7 +41,7 @@ def list_pretrained(dataset: str | None = None, root: Path = PRETRAINED_ROOT) ->
     """Shipped checkpoint folders, optionally for one dataset, sorted by variant and code size."""
     entries = []
     for folder in sorted(Path(root).glob("*/*")):
-        match = _FOLDER.match(folder.name)
+        match = FOLDER_NAME.match(folder.name)
         if match and (folder / WEIGHTS).is_file() and dataset in (None, folder.parent.name):
             entries.append(PretrainedEntry(folder.parent.name, match["variant"], int(match["latent"]), folder))
     return sorted(entries, key=lambda e: (e.dataset, e.variant, e.latent_dim))

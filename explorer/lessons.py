@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from explorer.gallery import FOLDER_NAME
 from explorer.maps import code_methods
 from explorer.noise import NOISE_TYPES
 
@@ -55,6 +56,12 @@ def _at_least_zero(name: str) -> Param:
     return Param(name, float, "a number at least 0", lambda v, _: 0 <= v < float("inf"))
 
 
+def _shipped_model(name: str) -> Param:
+    """A shipped model of the link's dataset, as its folder names it (``aae-2``); the page checks it is there."""
+    return Param(name, str, "a shipped model named variant-code, such as aae-2",
+                 lambda v, _: bool(FOLDER_NAME.fullmatch(v)))
+
+
 def _flag(name: str) -> Param:
     return Param(name, int, "0 or 1", lambda v, _: v in (0, 1))
 
@@ -62,8 +69,9 @@ def _flag(name: str) -> Param:
 # Per page (url path): its settings in the order a link writes them (a setting read after another may
 # depend on it: the level on the damage).
 PAGE_PARAMS: dict[str, tuple[Param, ...]] = {
-    "latent": (_one_of("map", MAP_METHODS), _whole("points", 1, INDEX_MAX)),
-    "traverse": (_whole("image", 0, INDEX_MAX), _whole("seed", 0, SEED_MAX), _whole("class", 0, CLASS_MAX)),
+    "latent": (_one_of("map", MAP_METHODS), _whole("points", 1, INDEX_MAX), _shipped_model("beside")),
+    "traverse": (_whole("image", 0, INDEX_MAX), _whole("seed", 0, SEED_MAX), _whole("class", 0, CLASS_MAX),
+                 _shipped_model("beside")),
     "denoise": (_one_of("noise", tuple(NOISE_TYPES)), _level("level"), _whole("first", 0, INDEX_MAX)),
     "anomaly": (_at_least_zero("threshold"),),
     "rbm": (_one_of("start", RBM_STARTS), _whole("seed", 0, SEED_MAX), _whole("steps", 1, STEPS_MAX)),
