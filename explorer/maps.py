@@ -58,6 +58,13 @@ def shown_images(dataset: "ImageDataset", n_points: int) -> Shown:
                  dataset.x_test[shown].reshape(len(shown), -1))
 
 
+def selected_rows(shown: Shown, picked: list[int]) -> np.ndarray:
+    """(M,) rows of the shown images (positions in ``shown.indices``, ascending) whose test index is in
+    ``picked``; picked images that are not on the maps have no row. The same rows on every map, as
+    all three show the same images in the same order."""
+    return np.flatnonzero(np.isin(shown.indices, np.asarray(picked, np.int64)))
+
+
 @dataclass(frozen=True)
 class MapSpec:
     """One map to draw: its title, what it maps and how, and where a shipped copy would be."""

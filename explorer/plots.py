@@ -113,6 +113,25 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, t
     return figure
 
 
+SELECTION_DIMMED = 0.15  # the other points' opacity while a selection is highlighted
+
+
+def mark_selected(figure: go.Figure, points: np.ndarray, labels: np.ndarray | None, rows: np.ndarray,
+                  customdata: np.ndarray) -> go.Figure:
+    """Highlight ``rows`` of the (N, 2) ``points`` of a :func:`latent_scatter` figure, in place: every trace
+    drawn so far dimmed to :data:`SELECTION_DIMMED`, the selected points drawn again on top in their class
+    colour with a black ring (trace "selected", carrying ``customdata[rows]``). No rows: left as it is."""
+    if len(rows) == 0:
+        return figure
+    figure.update_traces(marker_opacity=SELECTION_DIMMED)
+    colours = "#333333" if labels is None else [CLASS_COLOURS[int(k) % len(CLASS_COLOURS)] for k in labels[rows]]
+    figure.add_trace(go.Scattergl(x=points[rows, 0], y=points[rows, 1], mode="markers", name="selected",
+                                  customdata=customdata[rows], showlegend=False,
+                                  marker=dict(size=9, color=colours, opacity=1.0, line=dict(color="black", width=1.5)),
+                                  hovertemplate="selected: test image %{customdata}<extra></extra>"))
+    return figure
+
+
 def class_key(labels: np.ndarray, class_names) -> str:
     """HTML: a dot in each class's map colour and its name, for the classes in ``labels``."""
     return " &nbsp; ".join(

@@ -88,3 +88,23 @@ def test_map_quality_and_the_decode_inputs():
     assert set(maps.map_quality(points, None, points)) == {"trustworthiness"}
     start, step = maps.decode_start(np.column_stack([np.linspace(0, 100, 101), np.zeros(101)]))
     assert start.tolist() == pytest.approx([50, 0]) and step == pytest.approx(98 / maps.DECODE_STEPS)
+
+
+def test_a_selection_is_the_same_rows_on_every_map_and_ringed_on_top(tiny_dataset):
+    from explorer.plots import SELECTION_DIMMED, latent_scatter, mark_selected
+    shown = maps.shown_images(tiny_dataset, 20)
+    picked = [int(shown.indices[3]), int(shown.indices[11]), 10_000]  # the last is not on the map
+    rows = maps.selected_rows(shown, picked)
+    assert rows.tolist() == [3, 11]
+    points = np.arange(40, dtype=np.float32).reshape(20, 2)
+    figure = latent_scatter(points, shown.labels, [], legend=False)
+    n_classes = len(figure.data)
+    mark_selected(figure, points, shown.labels, rows, shown.indices)
+    assert len(figure.data) == n_classes + 1
+    assert all(trace.marker.opacity == SELECTION_DIMMED for trace in figure.data[:n_classes])
+    ring = figure.data[-1]
+    assert ring.name == "selected" and ring.type == "scattergl" and ring.marker.line.color == "black"
+    np.testing.assert_array_equal(np.column_stack([ring.x, ring.y]), points[[3, 11]])
+    assert list(ring.customdata) == picked[:2]
+    assert mark_selected(latent_scatter(points, shown.labels, []), points, shown.labels, rows[:0],
+                         shown.indices).data[0].marker.opacity == 0.8  # nothing selected: nothing dimmed

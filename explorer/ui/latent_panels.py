@@ -10,6 +10,7 @@ space, so those two inputs are the way to pick one).
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,10 +20,10 @@ from explorer import maps as core_maps
 from explorer import traverse
 from explorer.exports import codes_csv, codes_npz
 from explorer.maps import Map, Shown, code_methods
-from explorer.plots import MAP_AXES, class_key, latent_scatter
+from explorer.plots import MAP_AXES, class_key, latent_scatter, mark_selected
 from explorer.projection import DEFAULT_MAP_POINTS
 from explorer.query import Query, class_name
-from explorer.ui import cache, lesson, maps, query, widgets
+from explorer.ui import cache, hover, lesson, maps, query, widgets
 
 MAP_POINTS = (500, 1000, 2000, 5000, 10000)
 MAX_SELECTED_SHOWN = 24
@@ -73,32 +74,38 @@ def _on_select(chart_key: str, decodes: bool) -> None:
     """Chart selection -> the indices text box (and, for one point of a 2-D code map, the decode inputs)."""
     points = st.session_state[chart_key].selection.points
     picked = [int(np.ravel(p["customdata"])[0]) for p in points if p.get("customdata") is not None]
-    st.session_state[INDICES_KEY] = ", ".join(map(str, picked))
+    # a highlighted point is drawn twice (its class's trace and the "selected" ring on top): listed once
+    st.session_state[INDICES_KEY] = ", ".join(map(str, dict.fromkeys(picked)))
     if decodes and len(points) == 1 and picked:
         st.session_state["latent.decode_x"] = float(points[0]["x"])
         st.session_state["latent.decode_y"] = float(points[0]["y"])
 
 
-def figure(m: Map, shown: Shown, dataset, marks: list[tuple[str, np.ndarray, str]]) -> go.Figure:
-    """The map coloured by label, customdata = test index; ``marks``: (name, (2,) point, symbol) on top."""
+def figure(m: Map, shown: Shown, dataset, marks: list[tuple[str, np.ndarray, str]],
+           selected: np.ndarray | None = None) -> go.Figure:
+    """The map coloured by label, customdata = test index; the ``selected`` rows of the shown images
+    highlighted (:func:`explorer.plots.mark_selected`); ``marks``: (name, (2,) point, symbol) on top."""
     fig = latent_scatter(m.points, shown.labels, dataset.class_names, m.title, height=380,
                          axis_titles=MAP_AXES[m.method], legend=False)
     for trace in fig.data:
         trace.customdata = shown.indices[np.asarray(trace.customdata, int)]
+    if selected is not None:
+        mark_selected(fig, m.points, shown.labels, selected, shown.indices)
     for name, point, symbol in marks:
         marker = dict(symbol=symbol, size=16, color="black", line=dict(color="white", width=1))
         # Out of the legend: a long extra entry turns plotly's horizontal class legend into a scrolled column.
         fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name, marker=marker,
                                  showlegend=False, hovertemplate=f"{name}<extra></extra>"))
-    fig.update_layout(dragmode="lasso")
+    fig.update_layout(dragmode="lasso", meta=hover.MAP_META)
     return fig
 
 
 @st.cache_resource(show_spinner=False, max_entries=48)
-def cached_figure(map_key: str, marks_key: str, _m: Map, _shown: Shown, _dataset, _marks) -> go.Figure:
-    """:func:`figure`, built once per map and marks (plotly validates every trace, which is slow);
-    never mutated after."""
-    return figure(_m, _shown, _dataset, _marks)
+def cached_figure(map_key: str, marks_key: str, selected_key: str, _m: Map, _shown: Shown, _dataset, _marks,
+                  _selected: np.ndarray) -> go.Figure:
+    """:func:`figure`, built once per map, marks and selection (plotly validates every trace, which is
+    slow); never mutated after."""
+    return figure(_m, _shown, _dataset, _marks, _selected)
 
 
 def quality_text(m: Map, q: dict) -> str:
@@ -117,21 +124,28 @@ def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decod
     if shown.labels is not None:
         st.markdown(f"Classes: {class_key(shown.labels, dataset.class_names)}", unsafe_allow_html=True)
     scores = []
+    # the box's selection, typed or made on any map, highlighted on all three
+    selected = core_maps.selected_rows(shown, parse_indices(st.session_state.get(INDICES_KEY, ""),
+                                                            len(dataset.x_test))[0])
+    selected_key = hashlib.sha1(selected.tobytes()).hexdigest()
     for column, m, mark in zip(st.columns(len(all_maps)), all_maps, marks):
         key = f"latent.chart.{m.source}.{m.method}"
         marks_key = ";".join(f"{name}:{point[0]:.9g},{point[1]:.9g}" for name, point, _ in mark)
-        column.plotly_chart(cached_figure(m.key, marks_key, m, shown, dataset, mark), key=key,
+        chart = cached_figure(m.key, marks_key, selected_key, m, shown, dataset, mark, selected)
+        column.plotly_chart(chart, key=key,
                             on_select=functools.partial(_on_select, key, decodes and m.source == "codes"),
                             selection_mode=("points", "box", "lasso"))
         scores.append(column.empty())
+    hover.hover_images(shown, dataset)
     qualities = [maps.quality(m.key, m.points, shown.labels, shown.pixels) for m in all_maps]
     for place, m, q in zip(scores, all_maps, qualities):
         place.markdown(quality_text(m, q))
     st.caption(f"{len(shown.indices)} test images. 5-NN accuracy: 5-fold cross-validated k-NN on the 2-D map; "
                "trustworthiness: are a point's 5 map neighbours among its 5 pixel-space neighbours (1 is "
-               "best); silhouette: class separation on the map (-1 to 1). Click, box or lasso points to see "
-               "them below; PNG: the camera button on each chart. Black marks: ★ a placed new image, ✕ the "
-               "decoded point.")
+               "best); silhouette: class separation on the map (-1 to 1). Hover a point to see its image. Click, "
+               "box or lasso points (or type their indices under Selected images) to ring them on all three "
+               "maps and see them below; PNG: the camera button on each chart. Black marks: ★ a placed new "
+               "image, ✕ the decoded point.")
     return qualities
 
 
