@@ -25,9 +25,10 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from explorer import atomic_folder
 from explorer.errors import CheckpointError, ConfigError, one_line, shown
-from explorer.limits import (MAX_CONFIG_BYTES, MAX_FILES, MAX_IMAGE_PIXELS, MAX_WEIGHTS_BYTES, ZIP_ERRORS,
-                             outside_archive, read_at_most, zip_member_count)
+from explorer.limits import (MAX_CONFIG_BYTES, MAX_FILES, MAX_IMAGE_PIXELS, MAX_REPLAY_BYTES, MAX_WEIGHTS_BYTES,
+                             ZIP_ERRORS, outside_archive, read_at_most, zip_member_count)
 from explorer.registry import build, get_variant, list_variants
+from explorer.replay import REPLAY_FILE, replay_bytes, replay_from_bytes
 
 if TYPE_CHECKING:
     from explorer.data import ImageDataset
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
-LIMITS = {WEIGHTS: MAX_WEIGHTS_BYTES, CONFIG: MAX_CONFIG_BYTES}
+REPLAY = REPLAY_FILE  # optional: the latent map's frames while it trained (explorer.replay)
+LIMITS = {WEIGHTS: MAX_WEIGHTS_BYTES, CONFIG: MAX_CONFIG_BYTES, REPLAY: MAX_REPLAY_BYTES}
 # What a saved weight may be: float32 as trained, float16/bfloat16 when stored smaller (weights_dtype),
 # float64 and integer or boolean buffers as a model may hold them.
 STORED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int32,
@@ -69,15 +71,20 @@ def dataset_record(dataset: "ImageDataset") -> dict[str, Any]:
 
 def checkpoint_files(model: "Autoencoder", dataset: dict[str, Any], history=(), metrics=None,
                      weights_dtype: torch.dtype | None = None) -> dict[str, bytes]:
-    """The two files of a checkpoint as bytes (used by :func:`save` and by UI downloads)."""
+    """The files of a checkpoint as bytes (used by :func:`save` and by UI downloads): the weights, the
+    config, and the replay when the model carries one (``model.replay_``, named in the config by its sha256)."""
     tensors = {name: _stored(tensor, weights_dtype) for name, tensor in model.state_dict().items()}
     weights = save_safetensors_bytes(tensors, metadata={"format": "autoencoder-explorer"})
+    replay = getattr(model, "replay_", None)
+    replay = None if replay is None else replay_bytes(replay)
     config = {"format_version": FORMAT_VERSION, "variant": model.variant_name,
               "config": model.config.to_dict(), "n_classes": model.n_classes,
               "dataset": {**dataset, "input_shape": list(model.input_shape)},
               "history": list(history), "metrics": metrics or {},
-              "weights_sha256": hashlib.sha256(weights).hexdigest(), "versions": _versions()}
-    return {WEIGHTS: weights, CONFIG: json.dumps(config, indent=2).encode()}
+              "weights_sha256": hashlib.sha256(weights).hexdigest(), "versions": _versions(),
+              **({} if replay is None else {"replay_sha256": hashlib.sha256(replay).hexdigest()})}
+    files = {WEIGHTS: weights, CONFIG: json.dumps(config, indent=2).encode()}
+    return files if replay is None else {**files, REPLAY: replay}
 
 
 # --- saving ------------------------------------------------------------------------------------
@@ -137,16 +144,18 @@ def load(folder: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
         raise CheckpointError(f"{folder}: not a checkpoint folder (needs {WEIGHTS} and {CONFIG})")
     config_json = _read(folder / CONFIG)  # first: a foreign folder is refused before its weights are read
     record = _parse_config(config_json, str(folder))
-    return _load_record(record, _read(folder / WEIGHTS), str(folder), device)
+    # A replay is read only where the config names it: a stray file beside the weights is not this model's.
+    replay = _read(folder / REPLAY) if "replay_sha256" in record and (folder / REPLAY).is_file() else None
+    return _load_record(record, _read(folder / WEIGHTS), str(folder), device, replay)
 
 
 def load_bytes(weights: bytes, config_json: bytes, origin: str = "upload",
-               device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint from the bytes of its two files (an upload, a zip member)."""
-    for name, data in ((WEIGHTS, weights), (CONFIG, config_json)):
+               device: str | torch.device = "cpu", replay: bytes | None = None) -> Checkpoint:
+    """Load a checkpoint from the bytes of its files (an upload, zip members); ``replay`` is optional."""
+    for name, data in ((WEIGHTS, weights), (CONFIG, config_json), (REPLAY, replay or b"")):
         if len(data) > LIMITS[name]:
             raise _too_large(f"{origin}: {name}", name)
-    return _load_record(_parse_config(config_json, origin), weights, origin, device)
+    return _load_record(_parse_config(config_json, origin), weights, origin, device, replay)
 
 
 def load_zip(data: bytes, origin: str = "upload.zip", device: str | torch.device = "cpu") -> Checkpoint:
@@ -156,9 +165,10 @@ def load_zip(data: bytes, origin: str = "upload.zip", device: str | torch.device
             raise CheckpointError(f"{origin}: holds more than {MAX_FILES:,} files; zip one checkpoint folder")
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             files = {name: _zip_member(archive, name, origin) for name in (WEIGHTS, CONFIG)}
+            replay = _zip_member(archive, REPLAY, origin, optional=True)
     except ZIP_ERRORS as error:
         raise CheckpointError(f"{origin}: not a zip file this app can read ({one_line(error)})") from None
-    return load_bytes(files[WEIGHTS], files[CONFIG], origin, device)
+    return load_bytes(files[WEIGHTS], files[CONFIG], origin, device, replay)
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -169,9 +179,12 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _zip_member(archive: zipfile.ZipFile, name: str, origin: str) -> bytes:
-    """The one member called ``name`` (in any folder), read no further than its size limit."""
+def _zip_member(archive: zipfile.ZipFile, name: str, origin: str, optional: bool = False) -> bytes | None:
+    """The one member called ``name`` (in any folder), read no further than its size limit; None for an
+    ``optional`` one that is not there."""
     found = [i for i in archive.infolist() if not i.is_dir() and PurePosixPath(i.filename).name == name]
+    if optional and not found:
+        return None
     if len(found) != 1:
         raise CheckpointError(f"{origin}: the zip must contain one {WEIGHTS} and one {CONFIG}, found "
                               f"{len(found)} {name}; zip one checkpoint folder")
@@ -187,7 +200,8 @@ def _zip_member(archive: zipfile.ZipFile, name: str, origin: str) -> bytes:
     return data
 
 
-def _load_record(record: dict[str, Any], weights: bytes, origin: str, device) -> Checkpoint:
+def _load_record(record: dict[str, Any], weights: bytes, origin: str, device,
+                 replay: bytes | None = None) -> Checkpoint:
     if hashlib.sha256(weights).hexdigest() != record["weights_sha256"]:
         raise CheckpointError(f"{origin}: {WEIGHTS} does not belong to this {CONFIG} (sha256 differs); "
                               "was it copied from another checkpoint?")
@@ -208,6 +222,11 @@ def _load_record(record: dict[str, Any], weights: bytes, origin: str, device) ->
     except RuntimeError as error:
         raise CheckpointError(f"{origin}: weights do not match a {spec.name} with this config "
                               f"({one_line(error)})") from None
+    if replay is not None and "replay_sha256" in record:
+        if hashlib.sha256(replay).hexdigest() != record["replay_sha256"]:
+            raise CheckpointError(f"{origin}: {REPLAY} does not belong to this {CONFIG} (sha256 differs); "
+                                  "was it copied from another checkpoint?")
+        model.replay_ = replay_from_bytes(replay, origin, len(record["dataset"].get("class_names", [])))
     return Checkpoint(model.to(device).eval(), record["dataset"], record.get("history", []),
                       record.get("metrics", {}), origin)
 
@@ -243,7 +262,7 @@ def _parse_config(config_json: bytes, origin: str) -> dict[str, Any]:
 # What config.json holds: each field's type, and whether a checkpoint needs it.
 _FIELDS = {"format_version": (int, True), "variant": (str, True), "config": (dict, True), "dataset": (dict, True),
            "weights_sha256": (str, True), "n_classes": (int, False), "history": (list, False),
-           "metrics": (dict, False), "versions": (dict, False)}
+           "metrics": (dict, False), "versions": (dict, False), "replay_sha256": (str, False)}
 _DATASET_FIELDS = {"name": (str, True), "input_shape": (list, True), "source": (str, False),
                    "fingerprint": (str, False), "class_names": (list, False)}
 _SCALARS = (str, int, float, bool, type(None))

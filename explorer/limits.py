@@ -25,6 +25,9 @@ MAX_MODEL_VALUES = 32 * 2**20    # one model's weights and buffers: 128 MiB as f
 MAX_WEIGHTS_BYTES = MAX_MODEL_VALUES * 4 + 2**20  # a model.safetensors file: the weights and a header
 MAX_CONFIG_BYTES = 16 * 2**20    # a checkpoint's config.json, its training history included
 MAX_FILES = 200_000              # files in a zip or a folder: each costs ~0.5 KB before it is read
+MAX_REPLAY_FRAMES = 1024        # epochs one replay file may hold (the recorder keeps at most ~120)
+MAX_REPLAY_POINTS = 4096        # test images a replay follows (the recorder takes 400)
+MAX_REPLAY_BYTES = MAX_REPLAY_FRAMES * MAX_REPLAY_POINTS * 2 * 4 + 2**20  # replay.safetensors: float32 positions
 
 # What zipfile raises for a damaged, truncated, encrypted or exotic archive once it is open.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError,

@@ -124,6 +124,7 @@ class Trainer:
         self.status = "idle"
         self.message = ""
         self.progress: Progress | None = None
+        self.replay = None  # the latent map's frames, when a ReplayRecorder (explorer.replay) is among the callbacks
         self._stop = stop if stop is not None else threading.Event()
 
     def request_stop(self) -> None:
@@ -138,6 +139,24 @@ class Trainer:
             threads.restore()  # the calling thread gets its thread count back
 
     def _fit(self, dataset: "ImageDataset", threads: ThreadChoice) -> "Trainer":
+        run, stages = self.begin(dataset, threads)
+        with data_parallel(self.model, run.world, self.seed) as for_ddp:  # DDP under torchrun, else as it is
+            for stage in stages:
+                self._run_stage(for_ddp(stage), run, whole_model=stage is stages[-1])
+                if self.status != "running":
+                    break
+        if not stages:
+            self._epoch_end(self.record_epoch("fit", {}, run, 0.0))
+        if self.status == "running":
+            self.status = "finished"
+        self.model.eval()
+        for callback in self.callbacks:
+            callback.on_train_end(self)
+        return self
+
+    def begin(self, dataset: "ImageDataset", threads: ThreadChoice) -> tuple[_Run, list["Stage"]]:
+        """Everything before the first batch: the splits on the device, the closed-form fit, the
+        stages (their optimizers); :class:`explorer.stepping.Stepper` then steps through them itself."""
         model = self.model.to(self.device)
         x_train = training_images(dataset.x_train, self.device)  # uint8 or float, resident or memory-mapped
         y_train = as_tensor(dataset.y_train, self.device) if dataset.y_train is not None else None
@@ -158,19 +177,7 @@ class Trainer:
                    batch_size=getattr(model.config, "batch_size", len(x_train)),
                    total_epochs=sum(stage.epochs for stage in stages), threads=threads, started=time.perf_counter(),
                    world=current())
-        with data_parallel(model, run.world, self.seed) as for_ddp:  # DDP under torchrun, else as it is
-            for stage in stages:
-                self._run_stage(for_ddp(stage), run, whole_model=stage is stages[-1])
-                if self.status != "running":
-                    break
-        if not stages:
-            self._epoch_end(self._record("fit", {}, run, 0.0))
-        if self.status == "running":
-            self.status = "finished"
-        model.eval()
-        for callback in self.callbacks:
-            callback.on_train_end(self)
-        return self
+        return run, stages
 
     def _tensors(self, x, y) -> tuple[Tensor, Tensor | None]:
         return as_tensor(x, self.device), (as_tensor(y, self.device) if y is not None else None)
@@ -213,7 +220,7 @@ class Trainer:
         good_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         started = time.perf_counter()
         sums, n_batches = self._run_epoch(stage, run)
-        means = {name: float(total) / max(1, n_batches) for name, total in sums.items()}
+        means = epoch_means(sums, n_batches)
         if not all(math.isfinite(v) for v in means.values()):
             self.model.load_state_dict(good_weights)
             bad = ", ".join(name for name, v in means.items() if not math.isfinite(v))
@@ -221,7 +228,7 @@ class Trainer:
             self._say(f"training diverged in stage {stage.name!r} (non-finite {bad}); restored the weights from "
                       f"before epoch {len(self.history) + 1}. Try a smaller learning rate.")
             return Verdict(stop=True)
-        record = self._record(stage.name, means, run, time.perf_counter() - started)
+        record = self.record_epoch(stage.name, means, run, time.perf_counter() - started)
         if self._stop.is_set():
             done = len(self.history) - (self.progress is not None and self.progress.batch < run.n_batches)
             self.status = "stopped"
@@ -235,20 +242,12 @@ class Trainer:
     def _run_epoch(self, stage: "Stage", run: _Run) -> tuple[dict[str, Tensor], int]:
         """The loss terms summed over the epoch's batches (on the device), and how many batches ran."""
         self.model.train()
-        order = torch.randperm(len(run.fit_rows), generator=self._shuffle_generator()).to(run.fit_rows.device)
+        order = self.epoch_order(run)
         sums: dict[str, Tensor] = {}
         batches_done = 0
         for start in range(0, len(run.fit_rows), run.batch_size):
-            batch = order[start:start + run.batch_size]  # the global batch; this rank steps on its shard
-            index = run.fit_rows[shard(batch, run.world)]
-            run.threads.before()
-            step_started = time.perf_counter()
-            with autocast(self.device, self.precision):
-                terms = stage.step(run.x_train.batch(index), _rows(run.y_train, index))
-            if len(batch) == run.batch_size:
-                run.threads.after(time.perf_counter() - step_started)
-            for name, value in terms.items():
-                sums[name] = sums[name] + value if name in sums else value.clone()
+            batch = order[start:start + run.batch_size]
+            add_terms(sums, self.train_batch(stage, run, batch))
             batches_done += 1
             self.progress = Progress(stage.name, len(self.history) + 1, run.total_epochs, batches_done,
                                      run.n_batches, len(self.history) * len(run.fit_rows) + start + len(batch),
@@ -259,11 +258,25 @@ class Trainer:
                 break
         return mean_over_ranks(sums, run.world), batches_done
 
-    def _shuffle_generator(self) -> torch.Generator:
-        # One generator per epoch, derived from the seed, so a resumed or staged run reshuffles reproducibly.
-        return torch.Generator().manual_seed(self.seed * 100_003 + len(self.history))
+    def epoch_order(self, run: _Run) -> Tensor:
+        """This epoch's shuffled positions in ``run.fit_rows``, from a generator derived from the seed and
+        the epoch, so a resumed, staged or stepped run reshuffles reproducibly."""
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + len(self.history))
+        return torch.randperm(len(run.fit_rows), generator=generator).to(run.fit_rows.device)
 
-    def _record(self, stage: str, means: dict[str, float], run: _Run, seconds: float) -> dict:
+    def train_batch(self, stage: "Stage", run: _Run, batch: Tensor) -> dict[str, Tensor]:
+        """One step of ``stage`` on the global ``batch`` (positions in ``run.fit_rows``; this rank steps on
+        its shard); the loss terms, still on the device."""
+        index = run.fit_rows[shard(batch, run.world)]
+        run.threads.before()
+        step_started = time.perf_counter()
+        with autocast(self.device, self.precision):
+            terms = stage.step(run.x_train.batch(index), _rows(run.y_train, index))
+        if len(batch) == run.batch_size:
+            run.threads.after(time.perf_counter() - step_started)
+        return terms
+
+    def record_epoch(self, stage: str, means: dict[str, float], run: _Run, seconds: float) -> dict:
         """The epoch's history record: its mean loss terms, validation error (what chooses), test error
         (shown only), seconds."""
         errors = self.model.reconstruction_errors(run.x_test, run.y_test, self.eval_batch_size)
@@ -278,6 +291,17 @@ class Trainer:
             callback.on_epoch_end(self, record)
 
 
+def add_terms(sums: dict[str, Tensor], terms: dict[str, Tensor]) -> None:
+    """Add one batch's loss ``terms`` to the epoch's running ``sums`` (on the device)."""
+    for name, value in terms.items():
+        sums[name] = sums[name] + value if name in sums else value.clone()
+
+
+def epoch_means(sums: dict[str, Tensor], n_batches: int) -> dict[str, float]:
+    """The epoch's mean loss terms from their ``sums`` over ``n_batches`` (one host read per term)."""
+    return {name: float(total) / max(1, n_batches) for name, total in sums.items()}
+
+
 def _rows(labels: Tensor | None, index: Tensor) -> Tensor | None:
     """``labels`` at ``index`` (made wherever the images live), or None for unlabeled data."""
     return labels[index.to(labels.device)] if labels is not None else None
@@ -287,7 +311,12 @@ def train(dataset: "ImageDataset", config: "AutoencoderConfig", *, device: str =
           callbacks: Sequence[Callback] = (), precision: str = "fp32", stop: threading.Event | None = None) -> Trainer:
     """Seed torch once (the weights' initialisation and every random draw of training), build the
     config's variant for ``dataset`` and fit it; the fitted model is ``trainer.model``. ``stop``, when
-    set from another thread, ends training after the current batch."""
+    set from another thread, ends training after the current batch. The latent map's frames, epoch by
+    epoch, are recorded too (:class:`explorer.replay.ReplayRecorder`): ``trainer.replay`` and
+    ``trainer.model.replay_``, which :func:`explorer.checkpoint.save` writes beside the weights."""
+    from explorer.replay import ReplayRecorder  # it builds on this module's Callback
     seed_everything(seed)
     model = build(variant_of(config), config, input_shape=dataset.input_shape, n_classes=dataset.n_classes)
-    return Trainer(model, device=device, seed=seed, callbacks=callbacks, precision=precision, stop=stop).fit(dataset)
+    recorder = ReplayRecorder(dataset.x_test, dataset.y_test, seed=seed)
+    return Trainer(model, device=device, seed=seed, callbacks=[recorder, *callbacks], precision=precision,
+                   stop=stop).fit(dataset)

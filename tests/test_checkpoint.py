@@ -1,6 +1,7 @@
 """Checkpoints: atomic writes, strict loads, and one-line refusals of anything foreign."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -8,7 +9,8 @@ import pickle
 import pytest
 import torch
 
-from explorer.checkpoint import CONFIG, WEIGHTS, checkpoint_files, dataset_record, load, load_zip, save, zip_bytes
+from explorer.checkpoint import (CONFIG, REPLAY, WEIGHTS, checkpoint_files, dataset_record, load, load_zip, save,
+                                 zip_bytes)
 from explorer.errors import CheckpointError
 from explorer.registry import make_config
 from explorer.training import train
@@ -33,7 +35,8 @@ def test_config_json_records_what_rebuilds_and_explains_the_model(trained, tmp_p
     assert record["dataset"]["input_shape"] == [1, 8, 8] and record["dataset"]["class_names"] == ["bar0", "bar1", "bar2"]
     assert len(record["history"]) == 2 and record["metrics"] == {"x": 1}
     assert {"torch", "numpy", "python", "explorer"} <= set(record["versions"])
-    assert sorted(p.name for p in folder.iterdir()) == [CONFIG, WEIGHTS]
+    assert sorted(p.name for p in folder.iterdir()) == [CONFIG, WEIGHTS, REPLAY]  # train() records a replay
+    assert record["replay_sha256"] == hashlib.sha256((folder / REPLAY).read_bytes()).hexdigest()
 
 
 def test_killed_save_leaves_the_good_checkpoint(trained, tmp_path, monkeypatch):
