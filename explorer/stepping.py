@@ -152,7 +152,8 @@ class Stepper:
     def status(self) -> str:
         """One line: where training stands."""
         loss = " · ".join(f"{name} {value:.4g}" for name, value in self.last_terms.items())
-        return (f"Epoch {self.epoch} · batch {self.batch} of {self.n_batches} · {self.updates:,} updates so far"
+        updates = f"{self.updates:,} update" + ("" if self.updates == 1 else "s")
+        return (f"Epoch {self.epoch} · batch {self.batch} of {self.n_batches} · {updates} so far"
                 + (f" · last batch: {loss}" if loss else ""))
 
     @contextmanager
