@@ -42,7 +42,7 @@ SHOWN_IMAGES = 8          # test images shown with their reconstructions
 def why_not_steppable(variant: str, stages: list) -> str | None:
     """None if a model that trains in ``stages`` can be trained step by step, else one line saying why not."""
     if not stages:
-        return f"{variant} is fitted in closed form (one eigen-decomposition), not batch by batch: there is nothing to step"
+        return f"{variant} is fitted in closed form (one eigen-decomposition), not batch by batch: nothing to step"
     if len(stages) > 1:
         return (f"{variant} trains greedily, one layer at a time before the whole stack, so stepping its last stage "
                 "alone would show another model; train it whole and watch its replay instead")
