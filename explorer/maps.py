@@ -44,6 +44,13 @@ def code_methods(latent_dim: int) -> tuple[str, ...]:
     return ("raw",) if latent_dim <= 2 else ("pca", "umap")
 
 
+def code_method_for(latent_dim: int, asked: str) -> str:
+    """How a model with ``latent_dim``-D codes draws its code map when the page asked for ``asked``: as asked
+    when it can, else its own way (2-D codes are plotted as they are, beside an 8-D model's PCA map)."""
+    methods = code_methods(latent_dim)
+    return asked if asked in methods else methods[0]
+
+
 @dataclass(frozen=True)
 class Shown:
     """The test images on the maps: a seeded subsample, with their labels and pixels."""

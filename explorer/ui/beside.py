@@ -35,7 +35,7 @@ def choose(current, dataset, page: str) -> Partner | None:
     start = next((label for label, e in by_label.items() if asked is not None and _link_name(e) == asked), NOTHING)
     if asked is not None and start == NOTHING:
         st.warning(f"The link's `beside={asked}` is not a shipped model of {dataset.name}: shown alone.")
-    label = st.selectbox("Beside it", [NOTHING, *by_label], index=[NOTHING, *by_label].index(start),
+    label = st.selectbox("A second model beside it", [NOTHING, *by_label], index=[NOTHING, *by_label].index(start),
                          key=f"{page}.beside",
                          help="A second model, with the same test images and the same controls: the VAE beside "
                               "the AAE, or code 2 beside code 8.")

@@ -31,10 +31,12 @@ INDICES_KEY = "latent.indices"
 NEW_SOURCES = ("none", "training image", "test image", "upload")
 
 
-def controls(current, dataset) -> tuple[str, int]:
-    """How the codes are mapped (as they are for 1- or 2-D codes) and how many test images the maps show."""
+def controls(current, dataset, beside_dim: int | None = None) -> tuple[str, int]:
+    """How the codes are mapped (as they are for 1- or 2-D codes) and how many test images the maps show;
+    with a model beside the current one, the larger code of the two sets the choice
+    (:func:`explorer.maps.code_method_for`)."""
     left, right = st.columns(2)
-    k = current.model.latent_dim
+    k = max(current.model.latent_dim, beside_dim or 0)
     methods = code_methods(k)
     if len(methods) == 1:
         left.markdown(f"The codes are **{k}-D**: the code map plots them as they are"
@@ -118,6 +120,23 @@ def quality_text(m: Map, q: dict) -> str:
     return " · ".join(parts)
 
 
+def map_columns(n_maps: int) -> list:
+    """A column per map: three in a row, four (a second model's code map beside the first) in two rows of two,
+    so each map keeps a readable width on a projector."""
+    per_row = 2 if n_maps == 4 else n_maps
+    return [column for start in range(0, n_maps, per_row) for column in st.columns(per_row)]
+
+
+def chart_keys(all_maps: list[Map]) -> list[str]:
+    """A widget key per chart, by what it maps; the second map of the same kind (the model beside the current
+    one) gets ``.beside``."""
+    keys = []
+    for m in all_maps:
+        key = f"latent.chart.{m.source}.{m.method}"
+        keys.append(f"{key}.beside" if key in keys else key)
+    return keys
+
+
 def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decodes: bool) -> list[dict]:
     """The maps, then their scores: the charts go out before a map's first view computes its scores.
     Returns the scores (:func:`explorer.maps.map_quality`), map by map."""
@@ -128,8 +147,7 @@ def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decod
     selected = core_maps.selected_rows(shown, parse_indices(st.session_state.get(INDICES_KEY, ""),
                                                             len(dataset.x_test))[0])
     selected_key = hashlib.sha1(selected.tobytes()).hexdigest()
-    for column, m, mark in zip(st.columns(len(all_maps)), all_maps, marks):
-        key = f"latent.chart.{m.source}.{m.method}"
+    for column, m, mark, key in zip(map_columns(len(all_maps)), all_maps, marks, chart_keys(all_maps)):
         marks_key = ";".join(f"{name}:{point[0]:.9g},{point[1]:.9g}" for name, point, _ in mark)
         chart = cached_figure(m.key, marks_key, selected_key, m, shown, dataset, mark, selected)
         column.plotly_chart(chart, key=key,
@@ -200,10 +218,16 @@ def new_image(current, dataset) -> Query | None:
     return Query(x[index], None if y is None else int(y[index]), f"{source} {index}")
 
 
-def place(current, dataset, q: Query, all_maps: list[Map]) -> list[np.ndarray]:
-    """The new image's (2,) position on each map, by each map's fitted projector (never a refit)."""
+def place(current, dataset, q: Query, all_maps: list[Map], partner=None) -> list[np.ndarray]:
+    """The new image's (2,) position on each map, by each map's fitted projector (never a refit); with a
+    model beside the current one, the second map is its codes' (:func:`explorer.ui.maps.maps_for`), where the
+    image is placed by that model's code."""
     label = query.pick_label(current.model, dataset, "latent.new_class", q.label)
-    positions = core_maps.place(current.model, q.image, label, all_maps, maps.projector_of)
+    own = all_maps if partner is None else all_maps[:1] + all_maps[2:]
+    positions = core_maps.place(current.model, q.image, label, own, maps.projector_of)
+    if partner is not None:
+        label = query.pick_label(partner.model, dataset, "latent.new_class.beside", q.label)
+        positions.insert(1, core_maps.place(partner.model, q.image, label, all_maps[1:2], maps.projector_of)[0])
     query.preview(q.image, f"{q.description}: the ★ on each map")
     return positions
 

@@ -3,6 +3,7 @@ a shipped projection when there is one, else fitted here once), its projector (t
 and its scores. Which maps, and what each holds, is :mod:`explorer.maps`'s."""
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -55,11 +56,23 @@ def build_map(spec: maps.MapSpec) -> maps.Map:
     return maps.Map.from_state(spec, state, time.perf_counter() - started)
 
 
-def maps_for(current, dataset, code_method: str, n_points: int) -> tuple[maps.Shown, list[maps.Map]]:
-    """The shown test images and their three maps: codes, PCA of pixels, UMAP of pixels."""
+def _code_spec(key: str, model, dataset, shown: maps.Shown, code_method: str) -> list[maps.MapSpec]:
+    codes = cache.codes(key, "test", model, dataset)[shown.indices]
+    return maps.map_specs(key, dataset, shown, codes, maps.code_method_for(model.latent_dim, code_method))
+
+
+def maps_for(current, dataset, code_method: str, n_points: int,
+             partner=None) -> tuple[maps.Shown, list[maps.Map]]:
+    """The shown test images and their three maps: codes, PCA of pixels, UMAP of pixels; with a ``partner``
+    (:class:`explorer.ui.beside.Partner`) its code map second, each code map titled with its model."""
     shown = maps.shown_images(dataset, n_points)
-    codes = cache.codes(current.key, "test", current.model, dataset)[shown.indices]
-    return shown, [build_map(spec) for spec in maps.map_specs(current.key, dataset, shown, codes, code_method)]
+    specs = _code_spec(current.key, current.model, dataset, shown, code_method)
+    if partner is not None:
+        mine = f"{current.variant} (code {current.model.latent_dim})"
+        theirs = _code_spec(partner.key, partner.model, dataset, shown, code_method)[0]
+        specs = [dataclasses.replace(specs[0], title=f"{mine}: {specs[0].title}"),
+                 dataclasses.replace(theirs, title=f"{partner.label}: {theirs.title}"), *specs[1:]]
+    return shown, [build_map(spec) for spec in specs]
 
 
 @st.cache_resource(show_spinner=False)

@@ -3,13 +3,16 @@ interpolation drive the current model and the one beside it, each decoded throug
 (the matching: tests/test_pairing.py)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from explorer import generate, pairing, traverse
+from explorer import generate, maps, pairing, traverse
 from explorer.checkpoint import load
 from explorer.gallery import find_pretrained, list_pretrained
 from tests.ui.test_generation_page import open_link
+from tests.ui.test_latent_page import values
 
 DIGITS_VARIANTS = sorted({e.variant for e in list_pretrained("digits")})
 
@@ -78,3 +81,36 @@ def test_every_shipped_variant_shows_code_2_beside_code_8(variant):
     assert sum("codes drawn from" in c for c in shown) == (2 if generative else 0)
     if not generative:
         assert len(at.info) >= 2                                                       # each says why
+
+
+def chart_titles(at) -> list[str]:
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+
+
+def test_the_latent_page_maps_the_same_test_images_through_both_models(digits):
+    at = open_link("latent", dataset="digits", variant="vae", code=2, beside="vae-8", map="pca")
+    assert not at.exception and not at.error and not at.warning
+    assert chart_titles(at) == ["vae (code 2): codes", "vae (code 8): PCA of the codes", "PCA of the pixels",
+                                "UMAP of the pixels"]
+    other = load(find_pretrained("digits", "vae", 8).path).model
+    shown = maps.shown_images(digits, len(digits.x_test))
+    classes = {str(name) for name in digits.class_names}
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
+    drawn = {int(i): (x, y) for trace in spec["data"] if "customdata" in trace and trace.get("name") in classes
+             for i, x, y in zip(values(trace["customdata"]), values(trace["x"]), values(trace["y"]))}
+    assert sorted(drawn) == shown.indices.tolist()                                     # the same test images
+    expected = maps.map_state("pca", other.encode_array(digits.x_test[shown.indices]),
+                              maps.shipped_path("pretrained:digits/vae-8", "digits", "codes", "pca", len(shown.indices)))
+    first = int(shown.indices[0])
+    np.testing.assert_allclose(drawn[first], expected["embedding"][0], atol=1e-3)     # placed by the other's codes
+    at.selectbox(key="latent.new_source").set_value("test image").run()
+    assert not at.exception and sum(any(t.get("name") == "new image" for t in json.loads(c.proto.spec)["data"])
+                                    for c in at.get("plotly_chart")) == 4              # the ★ on all four maps
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", DIGITS_VARIANTS)
+def test_every_shipped_variant_maps_code_8_beside_code_2(variant):
+    at = open_link("latent", dataset="digits", variant=variant, code=2, beside=f"{variant}-8")
+    assert not at.exception and not at.error
+    assert len(at.get("plotly_chart")) == 4

@@ -1,9 +1,10 @@
 """Latent space: the test images mapped three ways (the model's codes, PCA and UMAP of the pixels),
-scored, selectable, with new images placed on the fitted maps and 2-D codes decodable anywhere."""
+scored, selectable, with new images placed on the fitted maps and 2-D codes decodable anywhere; a second
+model's code map can sit beside the first, over the same test images."""
 import streamlit as st
 
 from explorer import maps as core_maps
-from explorer.ui import cache, lesson, maps, side_jobs, state
+from explorer.ui import beside, cache, lesson, maps, side_jobs, state
 from explorer.ui import latent_panels as panels
 
 st.title("Latent space")
@@ -16,8 +17,9 @@ if current is not None:
                   if current.model.conditional else ""))
     if dataset.y_test is None:
         st.info("This dataset has no labels: the maps are not coloured and only trustworthiness is scored.")
-    method, n_points = panels.controls(current, dataset)
-    shown, all_maps = maps.maps_for(current, dataset, method, n_points)
+    partner = beside.choose(current, dataset, "latent")
+    method, n_points = panels.controls(current, dataset, partner.model.latent_dim if partner else None)
+    shown, all_maps = maps.maps_for(current, dataset, method, n_points, partner)
     map_area = st.container()
 
     marks = [[] for _ in all_maps]
@@ -26,7 +28,7 @@ if current is not None:
     with new_tab:
         new = panels.new_image(current, dataset)
         if new is not None:
-            for mark, position in zip(marks, panels.place(current, dataset, new, all_maps)):
+            for mark, position in zip(marks, panels.place(current, dataset, new, all_maps, partner)):
                 mark.append(("new image", position, "star"))
     with selected_tab:
         panels.selection_view(current, dataset)
