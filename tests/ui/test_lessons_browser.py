@@ -5,25 +5,36 @@ the core computes for that view (the text built here from the same model, data a
 images (pictures at 1024x768 and 1440 wide in screenshots/).
 
 Denoise and the copied link run by default (under a minute on 2 busy cores); every page with -m slow.
-Search and Latent's pixel maps are checked against the figures the page prints beside them (the same core
-calls), the others against the core called here.
+Every page's notice is checked word for word against the core called here on the same model and data.
 """
 from __future__ import annotations
 
 import re
 import time
 
+import numpy as np
 import pytest
 
-from explorer import anomaly, boltzmann, compare, denoise, metrics, traverse
+from explorer import (
+    anomaly,
+    boltzmann,
+    compare,
+    denoise,
+    maps,
+    metrics,
+    robustness,
+    search,
+    traverse,
+)
 from explorer.baselines import pca_baseline
 from explorer.checkpoint import load
 from explorer.data import load_dataset
 from explorer.gallery import card_metrics, list_pretrained
 from explorer.maps import shown_images
+from explorer.search import CodeIndex
 from explorer.ui import lesson as ui_lesson
 from explorer.ui.denoise_panels import NOISE_SEED, NOISY, model_label
-from tests.ui.browser_walk import MAIN, PROJECTOR, ROOT, SHOTS, check, main_text, settle
+from tests.ui.browser_walk import MAIN, PROJECTOR, ROOT, SHOTS, check, settle
 from tests.ui.test_browser import browser, context, page, server  # noqa: F401  (fixtures, shared server)
 
 pytestmark = pytest.mark.browser
@@ -97,15 +108,31 @@ def compare_notice() -> str:
     return compare.notice(compare.reconstruction_rows(models, data, indices, 8), 8)
 
 
-def latent_codes_accuracy() -> float:
+def latent_notice() -> str:
+    """The three maps of all 360 test images (the shipped pixel maps, the 2-D codes as they are), scored."""
     data = digits()
     shown = shown_images(data, len(data.x_test))
-    return metrics.knn_accuracy_2d(shipped("deep_ae-2").encode_array(shown.pixels.reshape(-1, *data.input_shape)),
-                                   shown.labels)
+    codes = shipped("deep_ae-2").encode_array(data.x_test[shown.indices])
+    specs = maps.map_specs("pretrained:digits/deep_ae-2", data, shown, codes, "raw")
+    qualities = [maps.map_quality(np.asarray(maps.map_state(s.method, s.inputs, s.shipped)["embedding"], np.float32),
+                                  shown.labels, shown.pixels) for s in specs]
+    return maps.notice([s.title for s in specs], qualities, len(shown.indices))
 
 
-EXPECTED = {"model": model_notice, "traverse": traverse_notice, "denoise": denoise_notice, "anomaly": anomaly_notice,
-            "rbm": rbm_notice, "compare": compare_notice}
+def search_notice() -> str:
+    """Test precision@8 by the 8-D codes and by pixels, over the page's test queries (euclidean, k = 8)."""
+    data, model = digits(), shipped("deep_ae-8")
+    k = 8
+    averages = [search.precision_by_k(CodeIndex("euclidean").fit(train), data.y_train, test, data.y_test, k,
+                                      search.TEST_QUERIES)[k - 1]
+                for train, test in ((model.encode_array(data.x_train), model.encode_array(data.x_test)),
+                                    (data.x_train.reshape(len(data.x_train), -1),
+                                     data.x_test.reshape(len(data.x_test), -1)))]
+    return robustness.clean_reading(*averages, k, 8)
+
+
+EXPECTED = {"model": model_notice, "latent": latent_notice, "traverse": traverse_notice, "denoise": denoise_notice,
+            "search": search_notice, "anomaly": anomaly_notice, "rbm": rbm_notice, "compare": compare_notice}
 
 
 # --- the page in the browser ------------------------------------------------------------------------
@@ -133,16 +160,7 @@ def open_lesson(page, server: str, name: str) -> str:
 
 
 def assert_notice_is_the_cores(page, name: str, notice: str) -> None:
-    if name in EXPECTED:
-        assert notice == EXPECTED[name]().replace("`", ""), name   # markdown's code marks are not text
-    elif name == "latent":
-        text = main_text(page)
-        pixels = [float(a) for a in re.findall(r"5-NN accuracy (\d\.\d{3})", text)]   # under the 3 maps
-        assert f"codes {latent_codes_accuracy():.3f}, PCA of the pixels {pixels[1]:.3f}, UMAP of the pixels " \
-               f"{pixels[2]:.3f}" in notice, (notice, pixels)
-    else:   # search: the two rows' test averages
-        averages = re.findall(r"test average (\d\.\d{3})", main_text(page))
-        assert f"(codes {float(averages[0]):.2f}, pixels {float(averages[1]):.2f})" in notice, (notice, averages)
+    assert notice == EXPECTED[name]().replace("`", ""), name   # markdown's code marks are not text
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n in DEFAULT_PAGES else pytest.mark.slow)
