@@ -35,6 +35,20 @@ _TENSORS = {"epochs": ("int32", "int64"), "positions": ("float16", "float32"), "
             "labels": ("int32", "int64")}
 
 
+Ranges = tuple[tuple[float, float], tuple[float, float]]  # (x0, x1), (y0, y1)
+
+
+def extent(points: np.ndarray, within: Ranges | None = None) -> Ranges:
+    """x and y ranges holding ``points`` (..., 2), padded by 5%, and ``within`` too when given."""
+    flat = np.asarray(points, np.float32).reshape(-1, 2)
+    low, high = flat.min(0), flat.max(0)
+    pad = np.maximum((high - low) * 0.05, 1e-3)
+    low, high = low - pad, high + pad
+    if within is not None:
+        low, high = np.minimum(low, [within[0][0], within[1][0]]), np.maximum(high, [within[0][1], within[1][1]])
+    return (float(low[0]), float(high[0])), (float(low[1]), float(high[1]))
+
+
 @dataclass(frozen=True)
 class Replay:
     """Frames of one training run's latent map."""
@@ -47,12 +61,9 @@ class Replay:
         """Index of the last frame at or before ``epoch`` (the first frame for an earlier one)."""
         return max(0, int(np.searchsorted(self.epochs, epoch, side="right")) - 1)
 
-    def axis_ranges(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        """x and y ranges that hold every frame's points, padded by 5%: fixed, so the replay does not jump."""
-        flat = self.positions.reshape(-1, 2).astype(np.float32)
-        low, high = flat.min(0), flat.max(0)
-        pad = np.maximum((high - low) * 0.05, 1e-3)
-        return (float(low[0] - pad[0]), float(high[0] + pad[0])), (float(low[1] - pad[1]), float(high[1] + pad[1]))
+    def axis_ranges(self) -> Ranges:
+        """Ranges that hold every frame's points: fixed, so the replay does not jump."""
+        return extent(self.positions)
 
     def caption(self, index: int) -> str:
         return (f"Epoch {int(self.epochs[index])} of {int(self.epochs[-1])} · test error "
@@ -144,12 +155,19 @@ class ReplayRecorder(Callback):
 
 def replay_figure(replay: Replay, index: int, class_names, latent_dim: int, height: int = 520) -> "go.Figure":
     """Frame ``index`` of ``replay`` as a class-coloured map on the replay's fixed axes."""
+    return fixed_map(replay.positions[index], replay.labels, class_names, replay.caption(index),
+                     replay.axis_ranges(), latent_dim, height)
+
+
+def fixed_map(points: np.ndarray, labels: np.ndarray | None, class_names, title: str, ranges: Ranges,
+              latent_dim: int, height: int = 520) -> "go.Figure":
+    """(N, 2) points of an aligned map (:class:`AlignedMap`) coloured by class as on every map, on axes set
+    by ``ranges`` rather than by the points, with a title large enough for a projector."""
     from explorer.plots import MAP_AXES, latent_scatter
     axes = MAP_AXES["raw"] if latent_dim <= 2 else ("principal axis 1 (aligned)", "principal axis 2 (aligned)")
-    figure = latent_scatter(replay.positions[index].astype(np.float32), replay.labels, class_names,
-                            replay.caption(index), height=height, axis_titles=axes)
-    (x0, x1), (y0, y1) = replay.axis_ranges()
-    figure.update_layout(xaxis_range=[x0, x1], yaxis_range=[y0, y1], title_font_size=22)
+    figure = latent_scatter(np.asarray(points, np.float32), labels, class_names, title, height=height,
+                            axis_titles=axes)
+    figure.update_layout(xaxis_range=list(ranges[0]), yaxis_range=list(ranges[1]), title_font_size=22)
     return figure
 
 

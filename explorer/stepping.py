@@ -22,7 +22,7 @@ import numpy as np
 
 from explorer.errors import ConfigError
 from explorer.registry import build, variant_of
-from explorer.replay import AlignedMap, replay_rows
+from explorer.replay import AlignedMap, Ranges, extent, replay_rows
 from explorer.threads import ThreadChoice
 from explorer.training import Trainer, add_terms, epoch_means, seed_everything
 
@@ -74,6 +74,7 @@ class Stepper:
         self.map_x = dataset.x_test[rows]
         self.map_y = None if dataset.y_test is None else dataset.y_test[rows]
         self.map = AlignedMap()
+        self.ranges: Ranges | None = None  # the map's axes: they only grow, so the picture does not jump
 
     @property
     def model(self):
@@ -96,6 +97,10 @@ class Stepper:
     @property
     def n_batches(self) -> int:
         return self.run.n_batches
+
+    @property
+    def updates_said(self) -> str:
+        return f"{self.updates:,} update" + ("" if self.updates == 1 else "s")
 
     @property
     def epoch_fits_a_click(self) -> bool:
@@ -140,8 +145,11 @@ class Stepper:
         self.order = self.trainer.epoch_order(self.run)
 
     def map_positions(self) -> np.ndarray:
-        """(MAP_POINTS, 2) the followed test images' map now, turned onto the last call's (:class:`AlignedMap`)."""
-        return self.map(self.model.encode_array(self.map_x, self.map_y))
+        """(MAP_POINTS, 2) the followed test images' map now, turned onto the last call's (:class:`AlignedMap`);
+        ``ranges`` grows to hold it."""
+        points = self.map(self.model.encode_array(self.map_x, self.map_y))
+        self.ranges = extent(points, self.ranges)
+        return points
 
     def reconstructions(self) -> tuple[np.ndarray, np.ndarray]:
         """The first :data:`SHOWN_IMAGES` test images and their reconstructions now."""
@@ -152,8 +160,7 @@ class Stepper:
     def status(self) -> str:
         """One line: where training stands."""
         loss = " · ".join(f"{name} {value:.4g}" for name, value in self.last_terms.items())
-        updates = f"{self.updates:,} update" + ("" if self.updates == 1 else "s")
-        return (f"Epoch {self.epoch} · batch {self.batch} of {self.n_batches} · {updates} so far"
+        return (f"Epoch {self.epoch} · batch {self.batch} of {self.n_batches} · {self.updates_said} so far"
                 + (f" · last batch: {loss}" if loss else ""))
 
     @contextmanager

@@ -3,7 +3,7 @@ import streamlit as st
 
 from explorer import metrics
 from explorer.registry import get_variant, list_variants
-from explorer.ui import cache, lesson, model_panels, state
+from explorer.ui import cache, lesson, model_panels, replay_panels, state
 
 st.title("Model")
 missing = state.missing_dataset()
@@ -25,12 +25,16 @@ if missing is None:
     if (current := state.current()) is not None:   # the sidebar's figures, read as the page's lesson
         errors = cache.errors_against_pca(current.key, current.model, state.dataset())
         lesson.notice(metrics.errors_notice(errors, current.variant, current.model.latent_dim))
-    pretrained, train, upload_ckpt = st.tabs(["Load pretrained", "Train", "Upload a checkpoint"])
+    pretrained, train, step, upload_ckpt = st.tabs(["Load pretrained", "Train", "Step through training",
+                                                    "Upload a checkpoint"])
     with pretrained:
         model_panels.pretrained_tab(spec.name)
     with train:
         model_panels.train_tab(spec.name)
+    with step:
+        replay_panels.step_tab(spec.name)
     with upload_ckpt:
         model_panels.upload_tab()
     model_panels.training_view()
     model_panels.result_view()
+    replay_panels.replay_view()
