@@ -213,3 +213,16 @@ def presenter_sizes(page, server: str, name: str, presenter: str) -> tuple[float
         page.screenshot(path=str(SHOTS / f"presenter-{name}-{presenter}{suffix}.png"))
     page.set_viewport_size(PROJECTOR)
     return measured[0], measured[1]
+
+
+@pytest.mark.slow
+def test_presenter_mode_enlarges_the_charts_text(page, server):
+    """Plotly draws its text in pixels, out of reach of the page's rem sizes: presenter mode sets its own."""
+    sizes = {}
+    for presenter in ("0", "1"):
+        page.goto(f"{server}/{LINKS['denoise']}&presenter={presenter}")
+        settle(page)
+        page.wait_for_selector(f'{MAIN} [data-testid="stPlotlyChart"] .xtick text')
+        sizes[presenter] = page.evaluate("""() => ['.xtick text', '.g-xtitle text', '.legendtext', '.gtitle'].map(s =>
+            parseFloat(getComputedStyle(document.querySelector('[data-testid="stPlotlyChart"] ' + s)).fontSize))""")
+    assert all(big >= 1.2 * small for small, big in zip(sizes["0"], sizes["1"])), sizes
