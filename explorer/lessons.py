@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from explorer.gallery import FOLDER_NAME
 from explorer.maps import code_methods
 from explorer.noise import NOISE_TYPES
+from explorer.search import MAX_K, METRICS
 
 MODEL_PARAMS = ("dataset", "variant", "code")   # read by the session's start, written first in a link
 SEED_MAX = 2**31 - 1
@@ -73,6 +74,8 @@ PAGE_PARAMS: dict[str, tuple[Param, ...]] = {
     "traverse": (_whole("image", 0, INDEX_MAX), _whole("seed", 0, SEED_MAX), _whole("class", 0, CLASS_MAX),
                  _shipped_model("beside")),
     "denoise": (_one_of("noise", tuple(NOISE_TYPES)), _level("level"), _whole("first", 0, INDEX_MAX)),
+    "search": (_whole("image", 0, INDEX_MAX), _one_of("metric", METRICS), _whole("k", 1, MAX_K),
+               _one_of("noise", tuple(NOISE_TYPES)), _level("level")),
     "anomaly": (_at_least_zero("threshold"),),
     "rbm": (_one_of("start", RBM_STARTS), _whole("seed", 0, SEED_MAX), _whole("steps", 1, STEPS_MAX)),
 }

@@ -22,7 +22,7 @@ from explorer.noise import NOISE_TYPES
 from explorer.query import Query, class_name
 from explorer.gallery import shipped_test_precision
 from explorer.search import MAX_K, METRICS, TEST_QUERIES, CodeIndex
-from explorer.ui import cache, query, widgets
+from explorer.ui import cache, lesson, query, widgets
 
 SOURCES = ("test image", "training image", "upload", "draw")
 PER_LINE = 8  # found images to a line: at 1024 px wide, more squeeze their captions and buttons unreadable
@@ -83,7 +83,10 @@ def pick_query(current, dataset) -> Query | None:
     if source in ("test image", "training image"):
         x, y = (dataset.x_test, dataset.y_test) if source == "test image" else (dataset.x_train, dataset.y_train)
         key = "search.test_index" if source == "test image" else TRAIN_INDEX_KEY
-        index = int(st.number_input(f"{source.capitalize()} index", 0, len(x) - 1, 0, key=key))
+        start = lesson.setting("image", 0, within=(0, len(x) - 1)) if source == "test image" else 0
+        index = int(st.number_input(f"{source.capitalize()} index", 0, len(x) - 1, start, key=key))
+        if source == "test image":
+            lesson.shows(image=index)
         return Query(x[index], None if y is None else int(y[index]), f"{source} {index}",
                      index if source == "training image" else None)
     polarity = query.polarity_choice("search")
@@ -190,24 +193,31 @@ def pixel_row(dataset, q: Query, label: int | None, metric: str, k: int,
 
 def metric_and_k() -> tuple[str, int]:
     left, right = st.columns(2)
-    metric = left.radio("Distance", METRICS, horizontal=True, key="search.metric")
-    k = right.slider("k", 1, MAX_K, 8, key="search.k")
+    metric = left.radio("Distance", METRICS, horizontal=True, key="search.metric",
+                        index=METRICS.index(lesson.setting("metric", METRICS[0])))
+    k = right.slider("k", 1, MAX_K, lesson.setting("k", 8), key="search.k")
+    lesson.shows(metric=metric, k=int(k))
     return metric, int(k)
 
 
 def damage_choice() -> tuple[str, float] | None:
     """The corrupted-query switch and, while it is on, the damage: one of the Denoise page's noise kinds,
     at that kind's default level until the slider moves."""
-    if not st.toggle("Corrupted query", key="search.corrupt",
+    asked = lesson.setting("noise", None)   # a link with a damage opens with the switch on
+    if not st.toggle("Corrupted query", value=asked is not None, key="search.corrupt",
                      help="Damage the query before it is searched, and compare search by code and by pixels "
                           "over test images damaged the same way."):
         return None
     left, right = st.columns(2)
     kinds = "  \n".join(f"**{noise_name(name)}**: {t.description}" for name, t in NOISE_TYPES.items())
-    noise = left.selectbox("Noise", list(NOISE_TYPES), format_func=noise_name, key="search.noise", help=kinds)
+    names = list(NOISE_TYPES)
+    noise = left.selectbox("Noise", names, index=names.index(asked or names[0]), format_func=noise_name,
+                           key="search.noise", help=kinds)
     spec = NOISE_TYPES[noise]
-    level = right.slider(f"How much ({spec.level_name})", spec.min_level, spec.max_level, spec.default_level,
+    start = lesson.setting("level", spec.default_level, within=(spec.min_level, spec.max_level))
+    level = right.slider(f"How much ({spec.level_name})", spec.min_level, spec.max_level, start,
                          step=(spec.max_level - spec.min_level) / LEVEL_STEPS, key=f"search.level.{noise}")
+    lesson.shows(noise=noise, level=round(float(level), 2))
     return noise, round(float(level), 2)
 
 

@@ -4,8 +4,6 @@ seeded noise on the RBM page for the RBM and the DBN; every other variant says w
 themselves: tests/test_generate.py)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,27 +12,16 @@ from explorer.baselines import pca_baseline
 from explorer.data import load_dataset
 from explorer.registry import list_variants
 from explorer.ui.state import CurrentModel
+from tests.ui.links import copied_link, open_link
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SAMPLING = ("vae", "aae", "cvae")
 OTHERS = [spec.name for spec in list_variants() if spec.name not in SAMPLING]
-
-
-def open_link(page: str, **query) -> AppTest:
-    """A fresh session opened on ``/page?query`` (AppTest starts on the landing page, which forwards)."""
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update({name: str(value) for name, value in query.items()})
-    return at.run().switch_page(f"explorer/ui/pages/{page}.py").run()
 
 
 def drawn_caption(at: AppTest) -> str:
     """The caption of the generated images."""
     return next(image.caption for element in at.get("image") for image in element.proto.imgs
                 if "codes drawn from" in image.caption)
-
-
-def link_in_sidebar(at: AppTest) -> str:
-    return next(code.value for code in at.code if "lesson=1" in code.value)
 
 
 @pytest.mark.parametrize(("variant", "button"), [("vae", "Sample from the prior"), ("aae", "Sample from the prior"),
@@ -53,7 +40,7 @@ def test_a_seed_from_the_link_draws_and_the_button_draws_the_next(variant, butto
     assert [b.label for b in at.button if b.key == "traverse.sample"] == [button]
     assert not at.exception and at.number_input(key="traverse.seed").value == 42
     assert "with seed 42" in drawn_caption(at)
-    assert "seed=42" in link_in_sidebar(at) and ("class=3" in link_in_sidebar(at)) == (variant == "cvae")
+    assert "seed=42" in copied_link(at) and ("class=3" in copied_link(at)) == (variant == "cvae")
 
 
 @pytest.mark.parametrize("variant", [pytest.param(v, marks=[] if v == "deep_ae" else pytest.mark.slow)

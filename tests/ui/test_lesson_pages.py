@@ -3,25 +3,12 @@ come back in its "Copy lesson link"; a value the view cannot take (past its test
 have) is said in one line and the page's default used (the schema's own bounds: tests/test_lessons.py)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer import anomaly
 from explorer.data import load_dataset
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def open_link(page: str, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update({name: str(value) for name, value in query.items()})
-    return at.run().switch_page(f"explorer/ui/pages/{page}.py").run()
-
-
-def copied_link(at: AppTest) -> str:
-    return next(code.value for code in at.code if "lesson=1" in code.value)
+from tests.ui.links import copied_link, open_link
 
 
 def notice(at: AppTest) -> str:
@@ -67,3 +54,16 @@ def test_traverse_starts_from_the_links_image_and_refuses_a_class_the_data_lacks
     label = int(load_dataset("digits").y_test[9])
     assert at.selectbox(key=f"traverse.class.{label}").value == label
     assert copied_link(at).endswith(f"&image=9&seed=1&class={label}&lesson=1")
+
+
+def test_search_opens_on_the_links_query_distance_k_and_damage():
+    at = open_link("search", dataset="digits", variant="deep_ae", code=8, image=7, metric="cosine", k=5,
+                   noise="masking", level=0.3)
+    assert not at.exception and not at.error and not at.warning
+    assert at.number_input(key="search.test_index").value == 7
+    assert (at.radio(key="search.metric").value, at.slider(key="search.k").value) == ("cosine", 5)
+    assert at.toggle(key="search.corrupt").value and at.selectbox(key="search.noise").value == "masking"
+    assert any(image.caption.startswith("test image 7 with masking 0.3 damage")   # the query, as searched
+               for element in at.get("image") for image in element.proto.imgs)
+    assert copied_link(at).endswith("/search?dataset=digits&variant=deep_ae&code=8&image=7&metric=cosine&k=5"
+                                    "&noise=masking&level=0.3&lesson=1")

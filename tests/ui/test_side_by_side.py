@@ -11,7 +11,7 @@ import pytest
 from explorer import generate, maps, pairing, traverse
 from explorer.checkpoint import load
 from explorer.gallery import find_pretrained, list_pretrained
-from tests.ui.test_generation_page import open_link
+from tests.ui.links import open_link
 from tests.ui.test_latent_page import values
 
 DIGITS_VARIANTS = sorted({e.variant for e in list_pretrained("digits")})
