@@ -65,9 +65,16 @@ class Replay:
         """Ranges that hold every frame's points: fixed, so the replay does not jump."""
         return extent(self.positions)
 
-    def caption(self, index: int) -> str:
-        return (f"Epoch {int(self.epochs[index])} of {int(self.epochs[-1])} · test error "
-                f"{float(self.test_error[index]):.2f}" + (" · before training" if self.epochs[index] == 0 else ""))
+    def caption(self, index: int, kept: int | None = None) -> str:
+        """The frame's epoch and test error; ``kept``: the epoch whose weights the model holds."""
+        epoch = int(self.epochs[index])
+        note = " · before training" if epoch == 0 else " · the weights kept" if epoch == kept else ""
+        return f"Epoch {epoch} of {int(self.epochs[-1])} · test error {self.test_error[index]:.2f}{note}"
+
+
+def kept_epoch(history: list[dict]) -> int | None:
+    """The epoch whose weights a run kept (the best on the validation images), None if none is marked."""
+    return next((record["epoch"] for record in history if record.get("kept")), None)
 
 
 def replay_rows(n_test: int, seed: int = 0, points: int = REPLAY_POINTS) -> np.ndarray:
@@ -145,7 +152,8 @@ class ReplayRecorder(Callback):
     def on_train_end(self, trainer) -> None:
         if trainer.progress is None or len(self.frames) < 2:  # no batch ran: nothing organised itself
             return
-        keep = thinned(len(self.frames), self.most)
+        kept = kept_epoch(trainer.history)  # the weights the model ends with: their frame stays
+        keep = np.union1d(thinned(len(self.frames), self.most), np.flatnonzero(np.asarray(self.epochs) == kept))
         self.replay = Replay(np.asarray(self.epochs, np.int64)[keep],
                              np.stack([self.frames[i] for i in keep]).astype(np.float16),
                              np.asarray(self.errors, np.float32)[keep],
@@ -153,9 +161,10 @@ class ReplayRecorder(Callback):
         trainer.replay = trainer.model.replay_ = self.replay
 
 
-def replay_figure(replay: Replay, index: int, class_names, latent_dim: int, height: int = 520) -> "go.Figure":
+def replay_figure(replay: Replay, index: int, class_names, latent_dim: int, kept: int | None = None,
+                  height: int = 520) -> "go.Figure":
     """Frame ``index`` of ``replay`` as a class-coloured map on the replay's fixed axes."""
-    return fixed_map(replay.positions[index], replay.labels, class_names, replay.caption(index),
+    return fixed_map(replay.positions[index], replay.labels, class_names, replay.caption(index, kept),
                      replay.axis_ranges(), latent_dim, height)
 
 

@@ -2,14 +2,16 @@
 codes, and they travel with the checkpoint (folder, zip) unchanged."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from explorer.checkpoint import REPLAY, checkpoint_files, dataset_record, load, load_zip, save, zip_bytes
 from explorer.plots import CLASS_COLOURS
 from explorer.registry import build
-from explorer.replay import (REPLAY_FRAMES, REPLAY_POINTS, AlignedMap, Replay, ReplayRecorder, replay_bytes,
-                             replay_figure, replay_rows, thinned)
+from explorer.replay import (REPLAY_FRAMES, REPLAY_POINTS, AlignedMap, Replay, ReplayRecorder, kept_epoch,
+                             replay_bytes, replay_figure, replay_rows, thinned)
 from explorer.training import Callback, Trainer, seed_everything, train
 from tests.conftest import make_image_dataset, tiny_config
 
@@ -66,6 +68,22 @@ def test_a_long_run_is_thinned_when_it_ends(bars):
     Trainer(model, device="cpu", callbacks=[recorder]).fit(bars)
     assert len(recorder.frames) == 13 and 6 <= len(recorder.replay.epochs) <= 8
     assert recorder.replay.epochs[0] == 0 and recorder.replay.epochs[-1] == 12
+
+
+def test_the_kept_epoch_keeps_its_frame(bars):
+    """The frame of the weights the model ends with (the best validation epoch) survives the thinning."""
+    recorder = ReplayRecorder(bars.x_test, bars.y_test, most=5)
+    for epoch in range(41):
+        recorder.epochs.append(epoch)
+        recorder.frames.append(np.full((len(recorder.rows), 2), epoch, np.float32))
+        recorder.errors.append(1.0)
+    history = [{"stage": "train", "epoch": e, **({"kept": 1} if e == 23 else {})} for e in range(1, 41)]
+    trainer = SimpleNamespace(progress=object(), history=history, model=SimpleNamespace())
+    recorder.on_train_end(trainer)
+    assert kept_epoch(history) == 23 and 23 not in thinned(41, 5) and 23 in trainer.replay.epochs
+    index = list(trainer.replay.epochs).index(23)
+    assert trainer.model.replay_ is trainer.replay and trainer.replay.positions[index, 0, 0] == 23
+    assert trainer.replay.caption(index, 23).endswith("· the weights kept")
 
 
 def test_the_file_is_small():

@@ -13,7 +13,7 @@ import streamlit as st
 
 from explorer.errors import ExplorerError
 from explorer.recipes import config_for
-from explorer.replay import fixed_map, replay_figure
+from explorer.replay import fixed_map, kept_epoch, replay_figure
 from explorer.stepping import MAX_BATCHES_PER_CLICK, MAX_EPOCH_STEP_IMAGES, Stepper
 from explorer.ui import state, widgets
 
@@ -42,24 +42,28 @@ def _replay_frame(model_key: str) -> None:
     current = state.current()
     if current is None or current.key != model_key:  # a fragment rerun after the model changed
         return
-    replay, dataset = current.model.replay_, state.dataset()
+    replay, dataset, kept = current.model.replay_, state.dataset(), kept_epoch(current.history)
     epochs = [int(e) for e in replay.epochs]
-    epoch = st.select_slider("Epoch", epochs, value=_slider_value(model_key, epochs), key=f"{REPLAY_KEY}.{model_key}",
-                             help="0 is the map before training: the weights as they were drawn at random.")
+    epoch = st.select_slider("Epoch", epochs, value=_slider_value(model_key, epochs, kept),
+                             key=f"{REPLAY_KEY}.{model_key}",
+                             help="0 is the map before training: the weights as they were drawn at random. The "
+                                  "slider starts at the epoch whose weights the model kept (the best on the "
+                                  "validation images).")
     index = replay.frame(epoch)
     left, right = st.columns([3, 1])
-    left.plotly_chart(replay_figure(replay, index, dataset.class_names, current.model.latent_dim),
+    left.plotly_chart(replay_figure(replay, index, dataset.class_names, current.model.latent_dim, kept),
                       key="replay_map")
-    right.metric("Epoch", f"{epoch} of {epochs[-1]}")
+    right.metric("Epoch", f"{epoch} of {epochs[-1]}", help=None if kept is None else f"The model kept epoch {kept}.")
     right.metric("Test error", f"{float(replay.test_error[index]):.2f}",
                  delta=None if index == 0 else f"{float(replay.test_error[index] - replay.test_error[0]):+.2f} "
                  "since the start", delta_color="inverse")
 
 
-def _slider_value(model_key: str, epochs: list[int]) -> int:
-    """The slider's epoch: the one already chosen for this model, else the last (the trained map)."""
+def _slider_value(model_key: str, epochs: list[int], kept: int | None) -> int:
+    """The slider's epoch: the one already chosen for this model, else the kept one (the map the model
+    has), else the last."""
     chosen = st.session_state.get(f"{REPLAY_KEY}.{model_key}")
-    return chosen if chosen in epochs else epochs[-1]
+    return next(epoch for epoch in (chosen, kept, epochs[-1]) if epoch in epochs)
 
 
 def step_tab(variant: str) -> None:

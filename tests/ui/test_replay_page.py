@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.replay import kept_epoch
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
@@ -33,8 +35,9 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def test_the_shipped_replay_moves_with_the_slider():
     at = model_page()
-    replay = at.session_state["current"].model.replay_
-    assert not at.exception and slider(at).value == int(replay.epochs[-1])  # opens on the trained map
+    current = at.session_state["current"]
+    replay, kept = current.model.replay_, kept_epoch(current.history)
+    assert not at.exception and kept in replay.epochs and slider(at).value == kept  # opens on the map the model has
     last = chart(at, "replay_map")
     slider(at).set_value(int(replay.epochs[3])).run()
     third = chart(at, "replay_map")
@@ -65,6 +68,7 @@ def test_step_mode_changes_the_map_and_the_batch_counter():
     assert current.model is not stepper.model and len(current.history) == 1
 
 
+@pytest.mark.slow  # the core's refusals are in tests/test_stepping.py; this checks the page shows the line
 @pytest.mark.parametrize("variant", ["stacked_ae"])
 def test_a_variant_that_cannot_step_says_why(variant):
     at = model_page(variant=variant, code="2")
@@ -75,6 +79,7 @@ def test_a_variant_that_cannot_step_says_why(variant):
                                            "whole and watch its replay instead"]
 
 
+@pytest.mark.slow  # trains through the job; test_replay.py checks train() and the checkpoint carry the replay
 def test_a_model_trained_here_carries_its_replay():
     at = model_page(variant="ae")
     at.number_input(key="cfg.ae.epochs").set_value(3)
