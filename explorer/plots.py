@@ -116,20 +116,26 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, t
 SELECTION_DIMMED = 0.15  # the other points' opacity while a selection is highlighted
 
 
-def mark_selected(figure: go.Figure, points: np.ndarray, labels: np.ndarray | None, rows: np.ndarray,
-                  customdata: np.ndarray) -> go.Figure:
-    """Highlight ``rows`` of the (N, 2) ``points`` of a :func:`latent_scatter` figure, in place: every trace
-    drawn so far dimmed to :data:`SELECTION_DIMMED`, the selected points drawn again on top in their class
-    colour with a black ring (trace "selected", carrying ``customdata[rows]``). No rows: left as it is."""
+def with_selection(figure: go.Figure, points: np.ndarray, labels: np.ndarray | None, rows: np.ndarray,
+                   customdata: np.ndarray) -> go.Figure:
+    """A copy of a :func:`latent_scatter` figure of the (N, 2) ``points`` with ``rows`` highlighted: the
+    traces of points (those with customdata) dimmed to :data:`SELECTION_DIMMED`, the selected points drawn
+    again on top in their class colour with a black ring (trace "selected", carrying ``customdata[rows]``).
+    ``figure`` itself is left as it is (a cached one may be); no rows: ``figure``."""
     if len(rows) == 0:
         return figure
-    figure.update_traces(marker_opacity=SELECTION_DIMMED)
+    spec = figure.to_dict()
+    for trace in spec["data"]:
+        if "customdata" in trace:
+            trace["marker"] = {**trace.get("marker", {}), "opacity": SELECTION_DIMMED}
     colours = "#333333" if labels is None else [CLASS_COLOURS[int(k) % len(CLASS_COLOURS)] for k in labels[rows]]
-    figure.add_trace(go.Scattergl(x=points[rows, 0], y=points[rows, 1], mode="markers", name="selected",
-                                  customdata=customdata[rows], showlegend=False,
-                                  marker=dict(size=9, color=colours, opacity=1.0, line=dict(color="black", width=1.5)),
-                                  hovertemplate="selected: test image %{customdata}<extra></extra>"))
-    return figure
+    spec["data"].append(dict(type="scattergl", x=points[rows, 0], y=points[rows, 1], mode="markers", name="selected",
+                             customdata=customdata[rows], showlegend=False,
+                             marker=dict(size=9, color=colours, opacity=1.0, line=dict(color="black", width=1.5)),
+                             hovertemplate="selected: test image %{customdata}<extra></extra>"))
+    # Built from a validated figure, so not validated again here: plotly checks every one of 10,000 points
+    # per trace (~0.1 s a map here) and st.plotly_chart validates what it is given once more anyway.
+    return go.Figure(spec, _validate=False)
 
 
 def class_key(labels: np.ndarray, class_names) -> str:

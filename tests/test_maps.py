@@ -91,20 +91,26 @@ def test_map_quality_and_the_decode_inputs():
 
 
 def test_a_selection_is_the_same_rows_on_every_map_and_ringed_on_top(tiny_dataset):
-    from explorer.plots import SELECTION_DIMMED, latent_scatter, mark_selected
+    from explorer.plots import SELECTION_DIMMED, latent_scatter, with_selection
     shown = maps.shown_images(tiny_dataset, 20)
     picked = [int(shown.indices[3]), int(shown.indices[11]), 10_000]  # the last is not on the map
     rows = maps.selected_rows(shown, picked)
     assert rows.tolist() == [3, 11]
     points = np.arange(40, dtype=np.float32).reshape(20, 2)
-    figure = latent_scatter(points, shown.labels, [], legend=False)
-    n_classes = len(figure.data)
-    mark_selected(figure, points, shown.labels, rows, shown.indices)
-    assert len(figure.data) == n_classes + 1
-    assert all(trace.marker.opacity == SELECTION_DIMMED for trace in figure.data[:n_classes])
+    base = latent_scatter(points, shown.labels, [], legend=False)
+    for trace in base.data:
+        trace.customdata = shown.indices[np.asarray(trace.customdata, int)]
+    base.add_scatter(x=[0], y=[0], name="new image")  # a mark: not a point of the map, never dimmed
+    n_traces = len(base.data)
+    figure = with_selection(base, points, shown.labels, rows, shown.indices)
+    assert len(figure.data) == n_traces + 1 and len(base.data) == n_traces  # the cached base is untouched
+    assert all(t.marker.opacity == SELECTION_DIMMED for t in figure.data[:n_traces - 1])
+    assert figure.data[n_traces - 1].marker.opacity is None and base.data[0].marker.opacity == 0.8
     ring = figure.data[-1]
     assert ring.name == "selected" and ring.type == "scattergl" and ring.marker.line.color == "black"
     np.testing.assert_array_equal(np.column_stack([ring.x, ring.y]), points[[3, 11]])
     assert list(ring.customdata) == picked[:2]
-    assert mark_selected(latent_scatter(points, shown.labels, []), points, shown.labels, rows[:0],
-                         shown.indices).data[0].marker.opacity == 0.8  # nothing selected: nothing dimmed
+    labels = shown.labels[[3, 11]]
+    from explorer.plots import CLASS_COLOURS
+    assert list(ring.marker.color) == [CLASS_COLOURS[k] for k in labels]  # each in its class's colour
+    assert with_selection(base, points, shown.labels, rows[:0], shown.indices) is base  # nothing selected

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from explorer import sprites
@@ -29,20 +28,21 @@ def _component():
 
 
 @st.cache_resource(show_spinner="Cutting the map's thumbnails…", max_entries=8)
-def payload(shown_key: str, _shown: Shown, _images: np.ndarray, _class_names: tuple) -> dict:
-    """What the component needs for the shown images (``shown_key`` names them): their sprite as a data
-    URI, which cell is which test index, their labels and the class names. Never mutated after."""
-    sprite = sprites.build(_images)
+def payload(shown_key: str, _shown: Shown, _dataset) -> dict:
+    """What the component needs for the shown test images of ``_dataset`` (``shown_key`` names them):
+    their sprite as a data URI, which cell is which test index, their labels and the class names. Never
+    mutated after."""
+    sprite = sprites.build(_dataset.x_test[_shown.indices])
     labels = _shown.labels
     return {"meta": MAP_META, "sprite": sprite.data_uri(), "columns": sprite.columns,
             "cell_height": sprite.cell_height, "cell_width": sprite.cell_width,
             "scale": max(1, round(SHOWN_PX / sprite.cell_height)), "indices": _shown.indices.tolist(),
             "labels": None if labels is None else labels.tolist(),
-            "classes": [] if labels is None else [class_name_of(_class_names, k) for k in range(int(labels.max()) + 1)]}
+            "classes": [] if labels is None else [class_name_of(_dataset.class_names, k)
+                                                  for k in range(int(labels.max()) + 1)]}
 
 
 def hover_images(shown: Shown, dataset) -> None:
     """Mount the component for the maps drawn on this page run."""
-    data = payload(f"{dataset.fingerprint}/{len(shown.indices)}", shown, dataset.x_test[shown.indices],
-                   tuple(dataset.class_names))
+    data = payload(f"{dataset.fingerprint}/{len(shown.indices)}", shown, dataset)
     _component()(key="latent.hover", data=data)
