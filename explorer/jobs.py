@@ -1,25 +1,32 @@
-"""Training in a worker thread, for the UI: the thread never touches Streamlit; pages poll a snapshot.
+"""Training jobs for the UI: each trains in its own child process (:mod:`explorer.worker`) while a thread
+of the server relays its reports; pages poll a snapshot, and nothing here touches Streamlit.
 
 Each browser session owns its own :class:`TrainingJob` (kept in its session state), so two
 sessions training at once keep separate models, progress and stop buttons. Jobs run through the
 process's bounded :mod:`explorer.pool`: while every slot is taken a job waits, queued, and its page
-shows its place in the queue; stopping a queued job cancels it.
+shows its place in the queue; stopping a queued job cancels it. Training in a thread of the server
+made every page wait for the training loop's share of the one interpreter lock (issue 14: p95 page
+latency 3-18x idle with 20-30 students); a process gives the pages the server's core to themselves.
 """
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer import worker
+from explorer.checkpoint import load
+from explorer.devices import resolve_device
 from explorer.errors import ExplorerError
 from explorer.pool import TrainingPool, shared_pool
-from explorer.projection import make_projector
 from explorer.registry import variant_of
-from explorer.training import Callback, Progress, train
+from explorer.training import Progress
 
 if TYPE_CHECKING:
     from explorer.config import AutoencoderConfig
@@ -31,7 +38,7 @@ DONE = ("finished", "stopped", "diverged", "failed", "cancelled")
 
 @dataclass
 class JobSnapshot:
-    """What a page shows; replaced whole by the worker, so a reader never sees half an update."""
+    """What a page shows; replaced whole by the relay, so a reader never sees half an update."""
     progress: Progress | None = None
     history: list[dict] = field(default_factory=list)
     preview: np.ndarray | None = None          # (PREVIEW_POINTS, 2) codes of fixed test images
@@ -40,28 +47,10 @@ class JobSnapshot:
     message: str = ""
 
 
-class _SnapshotCallback(Callback):
-    def __init__(self, job: "TrainingJob"):
-        self.job = job
-
-    def on_batch_end(self, trainer, progress):
-        self.job._publish(progress=progress, status="running")
-
-    def on_epoch_end(self, trainer, record):
-        preview = latent_preview(trainer.model, self.job.preview_x, self.job.preview_y)
-        self.job._publish(history=list(trainer.history), preview=preview)
-
-
-def latent_preview(model, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-    """(N, 2) map of the codes: the codes themselves for K <= 2, else their first two principal axes
-    (signs fixed by the projector, so the live map does not flip between epochs)."""
-    return make_projector("raw" if model.latent_dim <= 2 else "pca").fit_transform(model.encode_array(x, y))
-
-
 class TrainingJob:
-    """Trains a model with :func:`explorer.training.train` in a slot of a :class:`TrainingPool` (the
-    process's by default); ``snapshot`` is safe to read at any time, and ``model`` is the fitted model
-    once ``done``."""
+    """Trains a model with :func:`explorer.training.train`, in a child process, in a slot of a
+    :class:`TrainingPool` (the process's by default); ``snapshot`` is safe to read at any time, and
+    ``model`` is the fitted model once ``done``."""
 
     def __init__(self, dataset: "ImageDataset", config: "AutoencoderConfig", *, device: str = "cpu", seed: int = 0,
                  precision: str = "fp32", pool: TrainingPool | None = None):
@@ -70,12 +59,13 @@ class TrainingJob:
         self.pool = pool
         self.model = None
         rng = np.random.default_rng(seed)
-        pick = np.sort(rng.choice(len(dataset.x_test), min(PREVIEW_POINTS, len(dataset.x_test)), replace=False))
-        self.preview_x = dataset.x_test[pick]
-        self.preview_y = dataset.y_test[pick] if dataset.y_test is not None else None
-        self.snapshot = JobSnapshot(preview_labels=self.preview_y)
+        self.preview_rows = np.sort(rng.choice(len(dataset.x_test), min(PREVIEW_POINTS, len(dataset.x_test)),
+                                               replace=False))
+        labels = dataset.y_test[self.preview_rows] if dataset.y_test is not None else None
+        self.snapshot = JobSnapshot(preview_labels=labels)
         self.queued_at = self.started_at = None
-        self._stop = threading.Event()
+        self.exitcode: int | None = None  # the child's, once it has ended
+        self._stop = worker.context().Event()  # set here, read by the child's Trainer after every batch
         self._ended = threading.Event()
         self._lock = threading.Lock()
 
@@ -121,20 +111,63 @@ class TrainingJob:
         self._ended.wait(timeout)
 
     def run(self) -> None:
-        """Train here, in the caller's thread (the pool's slot). A stop asked between leaving the queue and
-        this call is seen by the Trainer at its first check."""
+        """Train in a child process while this thread (the pool's slot) relays its reports into the snapshot;
+        the slot is held until the child has ended and been joined. A stop asked between leaving the queue
+        and this call is seen by the Trainer at its first check."""
         self.started_at = time.time()
         self._publish(status="starting")
         try:
-            trainer = train(self.dataset, self.config, device=self.device, seed=self.seed, precision=self.precision,
-                            callbacks=[_SnapshotCallback(self)], stop=self._stop)
-            self.model = trainer.model
-            self._end(status=trainer.status, message=trainer.message, history=list(trainer.history))
+            with tempfile.TemporaryDirectory(prefix="explorer-job-") as folder:
+                outcome = self._relay(*self._start_child(Path(folder)))
+                self._finish(outcome, Path(folder))
         except ExplorerError as error:
             self._end(status="failed", message=str(error))
-        except Exception as error:  # a worker must report, never die silently
+        except Exception as error:  # a job must report, never die silently
             self._end(status="failed", message=f"{type(error).__name__}: {error}")
             traceback.print_exc()
+
+    def _start_child(self, folder: Path) -> tuple:
+        ctx = worker.context()
+        order = worker.WorkOrder(worker.hand_off(self.dataset, folder), self.config, self.device, self.seed,
+                                 self.precision, self.preview_rows, str(folder), worker.child_threads(self.pool.slots))
+        reader, writer = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=worker.run_order, args=(order, writer, self._stop), name="training-job",
+                            daemon=True)  # ended with the server
+        child.start()
+        writer.close()  # the child's end is its own now: its exit, or a kill, reads here as the end of the pipe
+        return child, reader
+
+    def _relay(self, child, reader) -> tuple:
+        """The child's reports into the snapshot until its last word (``end`` or ``failed``), or () when it
+        ended without one (killed, or crashed in C)."""
+        try:
+            while True:
+                try:
+                    kind, *payload = reader.recv()
+                except EOFError:
+                    return ()
+                if kind == "progress":
+                    self._publish(progress=payload[0], status="running")
+                elif kind == "epoch":
+                    self._publish(history=payload[0], preview=payload[1])
+                else:
+                    return kind, *payload
+        finally:
+            reader.close()
+            child.join()  # no zombie: the child is reaped before the slot is freed
+            self.exitcode = child.exitcode
+
+    def _finish(self, outcome: tuple, folder: Path) -> None:
+        if not outcome:
+            how = "killed by signal " + str(-self.exitcode) if self.exitcode < 0 else f"exit code {self.exitcode}"
+            self._end(status="failed", message=f"The training process ended without a result ({how}); its slot is "
+                                               "free again: train again, or try a smaller model.")
+        elif outcome[0] == "failed":
+            self._end(status="failed", message=outcome[1])
+        else:
+            _, status, message, history = outcome
+            self.model = load(folder / worker.MODEL_FOLDER, device=resolve_device(self.device)).model
+            self._end(status=status, message=message, history=history)
 
     def _end(self, **changes) -> None:
         self._publish(**changes)
