@@ -97,7 +97,8 @@ def measure_codes(engine: str, n: int, kind: str, quick: bool) -> dict:
     server = _children_peak_mib()
     getattr(index, "close", lambda: None)()
     return {**stats, "build_s": build_s, "recall_at_10": recall, "peak_mib": _peak_mib(), "server_peak_mib": server,
-            "nprobe": getattr(index, "nprobe", None), "calibrated_recall": getattr(index, "recall_", None)}
+            "nprobe": getattr(index, "nprobe", None), "calibrated_recall": getattr(index, "recall_", None),
+            "structure": getattr(index, "factory_", None)}
 
 
 def png_folder(n: int, quick: bool = False) -> Path:
@@ -149,7 +150,7 @@ def _child(*args: str, quick: bool) -> dict:
 def _codes_row(engine: str, n: int, kind: str, quick: bool) -> Row:
     codes_file(n, kind, quick)  # encoded here, outside the measured child
     result = _child("codes", engine, str(n), kind, quick=quick)
-    probe = f", nprobe {result['nprobe']}" if result.get("nprobe") else ""
+    probe = f", {result['structure']} at nprobe {result['nprobe']}" if result.get("nprobe") else ""
     server = f" + Milvus server {result['server_peak_mib']:.0f} MiB" if result["server_peak_mib"] else ""
     return Row(SECTION, f"{engine} over {n:,} {kind} 30-D codes: single top-10",
                f"{latency_text(result)}, recall@10 {result['recall_at_10']:.3f}",
@@ -168,12 +169,22 @@ def rows(sizes: Sizes) -> list[Row]:
     """Every retrieval figure of issue 15, in one run."""
     scale = QUICK if sizes.quick else FULL
     kinds = ("random",) if sizes.quick else ("encoded", "random")
-    out = [_codes_row("exact", scale["codes"], kinds[0], sizes.quick)]
-    out += [_codes_row("faiss-ivf", scale["codes"], kind, sizes.quick) for kind in kinds]
-    out += [_goal_row(row) for row in out[1:]]
-    out += [_folder_row(n, sizes.quick) for n in scale["folders"]]
+    approximate = [_codes_row("faiss-ivf", scale["codes"], kind, sizes.quick) for kind in kinds]
+    out = [row for kind, ivf in zip(kinds, approximate)  # each kind's exact row beside its approximate one
+           for row in (_codes_row("exact", scale["codes"], kind, sizes.quick), ivf)]
+    out += [_goal_row(row) for row in approximate]
+    folders = [_folder_row(n, sizes.quick) for n in scale["folders"]]
+    out += folders + ([_growth_row(*folders)] if len(folders) == 2 else [])
     out += [_codes_row(engine, scale["milvus"], kinds[0], sizes.quick) for engine in ("milvus", "faiss-ivf", "exact")]
     return out
+
+
+def _growth_row(small: Row, large: Row) -> Row:
+    """How much indexing's peak RSS grows with the collection (issue 15: it must not)."""
+    grown = large.numbers["peak_mib"] - small.numbers["peak_mib"]
+    images = large.numbers["indexed"] - small.numbers["indexed"]
+    return Row(SECTION, f"indexing's peak RSS, {large.numbers['indexed']:,} images less {small.numbers['indexed']:,}",
+               f"{grown:+.1f} MiB", f"{grown * 2**20 / images:.0f} bytes an image more", {"grown_mib": grown})
 
 
 def _goal_row(row: Row) -> Row:

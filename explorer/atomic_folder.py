@@ -1,7 +1,7 @@
 """A folder of files replaced as a whole, so that a kill -9 at any point leaves the old or the new one.
 
-The files are written and fsynced in a sibling staging folder ``.<name>.tmp-*``, then swapped in by
-two renames: the old folder to ``.<name>.old``, the staging folder to ``<name>``. What each kill leaves:
+The files are written (or, for a file already on disk, moved) and fsynced in a sibling staging folder
+``.<name>.tmp-*``, then swapped in by two renames: the old folder to ``.<name>.old``, the staging folder to ``<name>``. What each kill leaves:
 
 * while staging: the old folder untouched, and a staging folder that nothing reads;
 * between the renames: no ``<name>``, the old folder complete at ``.<name>.old``; :func:`restore`
@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Callable
 
 
-def replace(folder: Path, files: dict[str, bytes], complete: Callable[[Path], bool],
+def replace(folder: Path, files: dict[str, bytes | Path], complete: Callable[[Path], bool],
             check: Callable[[Path], None]) -> None:
-    """Make ``folder`` hold exactly ``files``. ``complete(path)`` says whether a folder is a finished
-    one (which lets a left-over old copy go); ``check(folder)``, called under the lock once a killed
-    replace is recovered, raises to refuse the target. Raises OSError when the disk refuses."""
+    """Make ``folder`` hold exactly ``files``: each name's bytes, or the file at a Path, moved in by a
+    rename (on the same file system as ``folder``, so a file of any size is never held in memory).
+    ``complete(path)`` says whether a folder is a finished one (which lets a left-over old copy go);
+    ``check(folder)``, called under the lock once a killed replace is recovered, raises to refuse the
+    target. Raises OSError when the disk refuses."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent):
         _recover(folder, complete)
@@ -36,10 +38,7 @@ def replace(folder: Path, files: dict[str, bytes], complete: Callable[[Path], bo
         try:
             staging.chmod(0o755)  # mkdtemp makes it private; the result is an ordinary folder
             for name, data in files.items():
-                with open(staging / name, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                _put(staging / name, data)
             _fsync(staging)  # the files' names too, before a rename makes them the folder
             if folder.exists():
                 os.rename(folder, backup_path(folder))
@@ -49,6 +48,19 @@ def replace(folder: Path, files: dict[str, bytes], complete: Callable[[Path], bo
             shutil.rmtree(staging, ignore_errors=True)
             raise
         shutil.rmtree(backup_path(folder), ignore_errors=True)
+
+
+def _put(target: Path, data: bytes | Path) -> None:
+    """``data`` written to ``target``, or the file at ``data`` fsynced and renamed to it."""
+    if isinstance(data, Path):
+        with open(data, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.rename(data, target)
+        return
+    with open(target, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def restore(folder: Path, complete: Callable[[Path], bool]) -> Path:

@@ -44,6 +44,7 @@ class CodeIndex(Index):
         self.chunk_size = chunk_size
 
     kind = "exact"
+    stored_as_codes = True
 
     def fit(self, codes: np.ndarray) -> "CodeIndex":
         """``codes``: (N, K)."""

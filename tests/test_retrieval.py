@@ -82,8 +82,9 @@ def test_faiss_ivf_reaches_its_recall_and_survives_save_and_load(tmp_path):
     centres = rng.standard_normal((50, 16)) * 4
     codes = (centres[rng.integers(0, 50, 20000)] + rng.standard_normal((20000, 16))).astype(np.float32)
     index = FaissIndex("euclidean", "ivf").fit(codes)
-    files, settings = index.save()
+    files, settings = index.save(tmp_path)
     assert settings["recall_at_10"] >= 0.97 and settings["nlist"] == 20000 // 1024  # the target and its margin
+    assert settings["structure"] == "IVF19,PQ16x4fs,RFlat" and files == {"index.faiss": tmp_path / "index.faiss"}
     loaded = FaissIndex.load(tmp_path, files, codes, {**settings, "metric": "euclidean"})
     assert np.array_equal(loaded.search(codes[:50], 10)[0], index.search(codes[:50], 10)[0])
     index.add(codes[:10])

@@ -3,8 +3,9 @@
 Each batch's codes (and thumbnails, labels, skip reasons) are written as one chunk file in a sibling
 work folder ``.<name>.partial`` as soon as they exist, so memory holds one batch of images, and a
 rerun after a kill finds the chunks done and starts at the first missing one. Only when every chunk
-is there are the codes gathered, the engine built and the index folder replaced, atomically: until
-then the previous index stays as it was, loadable.
+is there are the columns gathered into files of the work folder (:mod:`~explorer.retrieval.gather`),
+the engine built from the codes on disk, and the files moved into the index folder, atomically: until
+then the previous index stays as it was, loadable. No step holds a whole column in memory.
 """
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from explorer.errors import CheckpointError, DataError
+from explorer.errors import CheckpointError
 from explorer.retrieval import engines, store
+from explorer.retrieval.gather import Base, Gathered, gather
 from explorer.retrieval.sources import Source, open_source
 
 BATCH = 512
 THUMBNAIL_SIDE = 32  # thumbnails keep the model's size up to this many pixels a side
-MAX_CHUNK_BYTES = 64 << 20
 
 
 def model_record(model_dir: Path):
@@ -62,31 +63,37 @@ def build(model_dir: str | Path, source: str, out: str | Path, engine: str = "au
     out = Path(out)
     engines.check(engine, milvus_uri)
     model, model_info = model_record(Path(model_dir))
-    base = _base_collection(out, model_info) if append else None
-    if not append:
+    base = Base.open(out) if append else None
+    if base is not None:
+        check_model(out, base.manifest, model_info["weights_sha256"])
+    else:
         store.check_target(out)
     collection_source = open_source(source, model.input_shape)
-    known = set(base.sources) if base else set()
-    rows = [row for row, name in enumerate(collection_source.names) if name not in known]
+    rows = _new_rows(collection_source, base)
     plan = {"model": model_info["weights_sha256"], "source": str(Path(source).resolve()) if Path(source).exists()
             else source, "names": _names_hash(collection_source.names, rows), "thumbnails": thumbnails,
-            "batch": batch, "append_to": len(base.codes) if base else 0}
+            "batch": batch, "append_to": base.count if base else 0}
     work = _work_folder(out, plan)
     resumed = _encode_chunks(model, collection_source, rows, work, batch, thumbnails, progress)
-    collection, skipped = _gather(work, collection_source, rows, batch, thumbnails, base)
-    counts = {"indexed": len(collection.codes), "added": len(collection.codes) - (len(base.codes) if base else 0),
-              "skipped": dict(sorted(skipped.items())), "resumed_batches": resumed}
-    collection.manifest.update(model=model_info, preprocessing=preprocessing(model_info["input_shape"]),
-                               source=collection_source.origin, metric=metric, counts=counts, versions=_versions())
-    manifest = _finish(out, collection, engine, metric, milvus_uri)
+    chunks = [_chunk_path(work, number) for number in range(-(-len(rows) // batch))]
+    thumbnail_shape = thumbnail(np.zeros(model.input_shape, np.float32)).shape if thumbnails else None
+    gathered = gather(work, chunks, collection_source, model.latent_dim, thumbnail_shape, base)
+    counts = {"indexed": gathered.count, "added": gathered.count - (base.count if base else 0),
+              "skipped": dict(sorted(gathered.skipped.items())), "resumed_batches": resumed}
+    manifest = {"class_names": gathered.class_names, "model": model_info,
+                "preprocessing": preprocessing(model_info["input_shape"]), "source": collection_source.origin,
+                "metric": metric, "counts": counts, "versions": _versions()}
+    manifest = _finish(out, work, gathered, manifest, engine, metric, milvus_uri)
     shutil.rmtree(work, ignore_errors=True)
     return manifest
 
 
-def _base_collection(out: Path, model_info: dict) -> store.Collection:
-    collection = store.read(out)
-    check_model(out, collection.manifest, model_info["weights_sha256"])
-    return collection
+def _new_rows(source: Source, base: Base | None) -> np.ndarray:
+    """Rows of ``source`` to encode: all, or those whose names ``base`` does not hold (appending)."""
+    if base is None:
+        return np.arange(len(source.names))
+    known = set(base.sources)
+    return np.array([row for row, name in enumerate(source.names) if name not in known], np.int64)
 
 
 def check_model(folder: Path, manifest: dict, weights_sha256: str) -> None:
@@ -178,73 +185,20 @@ def _converted_rows(source: Source, rows: list[int], input_shape):
         start = stop
 
 
-def _gather(work: Path, source: Source, rows: list[int], batch: int, thumbnails: bool,
-            base: store.Collection | None) -> tuple[store.Collection, dict[str, int]]:
-    """The ``base`` index's items (when appending) and every chunk's, in the collection's order, read
-    straight into the bytes of the index's .npy files (one copy in memory), and the skip reasons counted."""
-    from explorer.data.npz import read_npz
-    chunks = [_chunk_path(work, number) for number in range(-(-len(rows) // batch))]
-    kept, skipped = [], dict(source.skipped_at_listing)
-    for chunk in chunks:
-        arrays, _ = read_npz(chunk, ("rows", "skipped"), MAX_CHUNK_BYTES)
-        kept.append(arrays["rows"])
-        for reason in arrays["skipped"]:
-            skipped[str(reason)] = skipped.get(str(reason), 0) + 1
-    new_rows = np.concatenate(kept) if kept else np.zeros(0, np.int64)
-    if base is None and len(new_rows) == 0:
-        raise DataError(f"{source.origin}: no image could be indexed (skipped: {_reasons(skipped)})")
-    if base is not None and list(source.class_names) != base.class_names and len(new_rows):
-        raise DataError(f"{source.origin}: its classes {list(source.class_names)} are not the index's "
-                        f"{base.class_names}; append a collection with the same class folders")
-    first = len(base.codes) if base is not None else 0
-    thumbnails = thumbnails and (base is None or base.thumbnails is not None)
-    files = {"codes": None, "thumbnails": None}
-    for chunk in chunks:
-        arrays, _ = read_npz(chunk, ("codes",) + (("thumbnails",) if thumbnails else ()), MAX_CHUNK_BYTES)
-        for key, array in arrays.items():
-            if files[key] is None:
-                files[key] = store.NpyFile((first + len(new_rows), *array.shape[1:]), array.dtype)
-                if base is not None:
-                    files[key].array[:first] = base.codes if key == "codes" else base.thumbnails
-            files[key].array[first:first + len(array)] = array
-        first += len(arrays["codes"])
-    return _collection(base, files, source, new_rows), skipped
-
-
-def _collection(base: store.Collection | None, files: dict, source: Source, new_rows: np.ndarray) -> store.Collection:
-    """The collection of ``files`` (NpyFile or None per array), sources and labels after ``base``'s."""
-    if files["codes"] is None:  # nothing new to append
-        return store.Collection(base.codes, base.sources, base.labels, base.thumbnails,
-                                {"class_names": base.class_names})
-    names = [source.names[row] for row in new_rows]
-    labels = None if source.labels is None else source.labels[new_rows]
-    if base is not None:
-        names = base.sources + names
-        labels = None if labels is None or base.labels is None else np.concatenate([base.labels, labels])
-    thumbnails = files["thumbnails"]
-    collection = store.Collection(files["codes"].array, names, labels, None if thumbnails is None else thumbnails.array,
-                                  {"class_names": list(source.class_names)})
-    collection.prebuilt = {store.CODES: files["codes"].data,
-                           **({store.THUMBNAILS: thumbnails.data} if thumbnails is not None else {})}
-    return collection
-
-
-def _reasons(skipped: dict[str, int]) -> str:
-    return ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items())) or "none"
-
-
-def _finish(out: Path, collection: store.Collection, engine: str, metric: str, milvus_uri: str | None
-            ) -> dict[str, Any]:
-    """Build the engine over every code and write the index folder; returns its manifest."""
-    kind = engines.chosen(engine, len(collection.codes))
-    weights = collection.manifest["model"]["weights_sha256"]
+def _finish(out: Path, work: Path, gathered: Gathered, manifest: dict[str, Any], engine: str, metric: str,
+            milvus_uri: str | None) -> dict[str, Any]:
+    """Build the engine from the codes on disk and move every file into the index folder; its manifest."""
+    kind = engines.chosen(engine, gathered.count)
+    weights = manifest["model"]["weights_sha256"]
     name = f"explorer_{weights[:12]}_{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:8]}"
     started = time.perf_counter()
-    index = engines.new_index(kind, metric, milvus_uri, name).fit(collection.codes)
-    engine_files, settings = index.save()
-    collection.manifest["engine"] = {"kind": index.kind, **settings,
-                                     "build_seconds": round(time.perf_counter() - started, 3)}
-    store.write(out, collection, engine_files)
+    index = engines.new_index(kind, metric, milvus_uri, name)
+    codes = store.NpyRows.of(gathered.files[store.CODES])
+    if not index.stored_as_codes:
+        index.fit(codes)
+    engine_files, settings = index.save(work)
+    manifest["engine"] = {"kind": index.kind, **settings, "build_seconds": round(time.perf_counter() - started, 3)}
+    store.write(out, {**gathered.files, **engine_files}, manifest, gathered.count, codes.shape[1])
     getattr(index, "close", lambda: None)()
     return store.read_manifest(out)
 

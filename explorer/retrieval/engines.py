@@ -1,8 +1,10 @@
 """Which engine an index uses: chosen by the collection's size unless the user names one.
 
 Up to :data:`EXACT_UP_TO` codes, exact search (today's :class:`~explorer.search.CodeIndex`, one matmul)
-answers a query in a few milliseconds and needs no build; above it, FAISS's IVF index answers in about
-a millisecond at recall@10 >= 0.95 where exact search takes 30-50 ms per query at 1M (issue 15's table).
+answers a query in a few milliseconds and needs no build; above it, FAISS's IVF index with a fast
+quantized scan and exact re-ranking (:mod:`~explorer.retrieval.faiss_index`) answers in a millisecond or
+two at recall@10 >= 0.95, whether the codes have clusters or none, where exact search takes 30-80 ms per
+query at 1M.
 """
 from __future__ import annotations
 

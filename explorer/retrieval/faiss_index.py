@@ -1,10 +1,26 @@
-"""FAISS behind :class:`~explorer.retrieval.base.Index`: exact (``IndexFlat``) or approximate (``IndexIVFFlat``).
+"""FAISS behind :class:`~explorer.retrieval.base.Index`: exact (``IndexFlat``) or approximate.
 
-IVF (Jégou et al., "Product quantization for nearest neighbor search", TPAMI 2011; FAISS's wiki,
-"Guidelines to choose an index") splits the codes into ``nlist`` k-means cells and searches the
-``nprobe`` cells nearest to a query. On 2 cores it builds 1M 30-D codes in seconds, where HNSW took
-264 s (issue 15's table). Its recall depends on ``nprobe``, so the build measures recall@10 against
-exact search and takes the smallest ``nprobe`` that reaches :data:`TARGET_RECALL`.
+The approximate index is ``IVF<cells>,PQ<K>x4fs,RFlat`` (FAISS's index_factory; its wiki, "Guidelines
+to choose an index"). IVF (Jégou et al., "Product quantization for nearest neighbor search", TPAMI 2011)
+splits the codes into ``nlist`` k-means cells and scans the ``nprobe`` cells nearest to a query. The
+scan compares 4-bit product-quantized codes, 32 at a time in SIMD registers (André et al., "Quicker
+ADC", TPAMI 2019: FAISS's "fast scan"), and the best ``k x K_FACTOR`` are re-ranked by their exact
+distance (``RFlat``). Its recall depends on ``nprobe`` alone (the re-ranking lost none at K_FACTOR 10),
+so the build measures recall@10 against exact search and takes the smallest ``nprobe`` that reaches
+:data:`TARGET_RECALL` with its margin: codes with clusters need few cells, codes with no structure
+many, and the fast scan keeps even those quick. Measured on 1M 30-D codes, one thread per query, 2 cores
+(issue 15; ``python -m benchmarks.retrieval``):
+
+===============================  =====================  =========================  ==========
+index                            encoded (Fashion)      random (no structure)      build
+===============================  =====================  =========================  ==========
+IVF976,Flat (the last version)   nprobe 8: p95 0.63 ms  nprobe 256: p95 14.86 ms   40 s
+IVF4096,Flat                     --                     nprobe 512: 0.972, 3.05 ms 30 s
+IVF1024,PQ30x4fs,RFlat           nprobe 8: 0.982, 0.13  nprobe 256: 0.988, ~1.2 ms 17 s
+IVF4096,PQ30x4fs,RFlat           --                     nprobe 512: 0.972, 1.42 ms 44 s
+PQ30x4fs,RFlat (no cells)        0.992, 2.16 ms         0.997, p50 1.72 ms         10 s
+HNSW16, efConstruction 40        --                     efSearch 512: recall 0.90  266 s
+===============================  =====================  =========================  ==========
 """
 from __future__ import annotations
 
@@ -29,10 +45,15 @@ TARGET_RECALL = 0.95
 RECALL_MARGIN = 0.02
 # About this many codes per IVF cell: nlist = N / CELL_SIZE, capped. FAISS's guideline is 4..16 sqrt(N)
 # cells (4,000 at 1M), but training and assigning cost N x nlist x K: on 2 busy cores 1M encoded codes
-# built in 33 s with 976 cells and 192 s with 3,906, answering alike (p95 0.27 and 1.7 ms).
+# built in 33 s with 976 cells and 192 s with 3,906, answering alike (p95 0.27 and 1.7 ms); with the
+# fast scan, 4,096 cells answered random codes no faster than 1,024 and took 2.6x as long to build.
 CELL_SIZE = 1024
 MAX_CELLS = 4096
 TRAIN_PER_CELL = 40      # k-means sample: FAISS warns below 39 points per centroid
+MIN_TRAIN = 65536        # ...and at least this many, for the product quantizer's 16 centroids per part
+MAX_SUBQUANTIZERS = 64   # parts of a code quantized apart: one per dimension up to 64-D
+K_FACTOR = 10            # the quantized scan's k x K_FACTOR best are re-ranked by exact distance
+ADD_BLOCK = 65536        # codes added at a time
 SMALL_WORK = 1 << 22     # multiply-adds under which a query batch runs on one OpenMP thread
 
 
@@ -45,40 +66,52 @@ def omp_threads(threads: int):
 
 
 class FaissIndex(Index):
-    """``kind`` "flat" (exact) or "ivf" (approximate); ``nprobe`` None: calibrated at fit."""
+    """``kind`` "flat" (exact) or "ivf" (approximate); ``nprobe`` None: calibrated at fit. ``fit`` reads
+    its codes a block at a time (an array, or :class:`~explorer.retrieval.store.NpyRows` on disk)."""
 
     def __init__(self, metric: str = "euclidean", kind: str = "ivf", nprobe: int | None = None):
         self.metric, self.kind, self.nprobe = metric, kind, nprobe
 
-    def fit(self, codes: np.ndarray) -> "FaissIndex":
+    def fit(self, codes) -> "FaissIndex":
         import faiss
         started = time.perf_counter()
-        vectors = self._prepared(codes)
-        n, dim = vectors.shape
+        n, dim = codes.shape
         faiss_metric = faiss.METRIC_INNER_PRODUCT if self.metric == "cosine" else faiss.METRIC_L2
         if self.kind == "flat":
             self.index_ = faiss.IndexFlat(dim, faiss_metric)
         else:
-            cells = max(1, min(MAX_CELLS, n // CELL_SIZE))
-            self.index_ = faiss.IndexIVFFlat(faiss.IndexFlat(dim, faiss_metric), dim, cells, faiss_metric)
-            sample = np.random.default_rng(0).choice(n, min(n, cells * TRAIN_PER_CELL), replace=False)
-            self.index_.train(vectors[np.sort(sample)])
+            self.factory_ = structure(dim, max(1, min(MAX_CELLS, n // CELL_SIZE)))
+            self.index_ = faiss.index_factory(dim, self.factory_, faiss_metric)
+            self.index_.k_factor = K_FACTOR
+            sample = np.random.default_rng(0).choice(n, min(n, max(MIN_TRAIN, self.nlist * TRAIN_PER_CELL)),
+                                                     replace=False)
+            self.index_.train(self._prepared(codes[np.sort(sample)]))
         self.seconds_ = {"train": time.perf_counter() - started}
-        self.index_.add(vectors)
+        for start in range(0, n, ADD_BLOCK):
+            self.index_.add(self._prepared(codes[start:start + ADD_BLOCK]))
         self.seconds_["add"] = time.perf_counter() - started - self.seconds_["train"]
         if self.kind == "ivf":
             self.recall_ = self._calibrate(codes)
             self.seconds_["calibrate"] = time.perf_counter() - started - sum(self.seconds_.values())
         return self
 
-    def _calibrate(self, codes: np.ndarray) -> float:
-        """Set ``nprobe`` (given, or the smallest power of two, or all cells, reaching TARGET_RECALL with its
-        margin); its recall@10."""
+    @property
+    def nlist(self) -> int:
+        import faiss
+        return faiss.extract_index_ivf(self.index_).nlist
+
+    def _set_nprobe(self, nprobe: int) -> None:
+        import faiss
+        faiss.extract_index_ivf(self.index_).nprobe = self.nprobe = nprobe
+
+    def _calibrate(self, codes) -> float:
+        """Set ``nprobe`` (given, or the smallest of steps of sqrt(2) up to all cells reaching TARGET_RECALL
+        with its margin); its recall@10."""
         probe = RecallProbe(codes, self.metric)
-        cells = self.index_.nlist  # every cell at last: exact search, whatever the codes
-        candidates = [self.nprobe] if self.nprobe else [2 ** p for p in range(math.ceil(math.log2(cells)))] + [cells]
-        for nprobe in candidates:
-            self.index_.nprobe = self.nprobe = nprobe
+        cells = self.nlist  # every cell at last: then only the quantized scan and its re-ranking can miss
+        steps = sorted({min(cells, round(2 ** (half / 2))) for half in range(2 * math.ceil(math.log2(cells)) + 1)})
+        for nprobe in [self.nprobe] if self.nprobe else steps:
+            self._set_nprobe(nprobe)
             recall = probe.recall(self)
             if recall >= TARGET_RECALL + RECALL_MARGIN:
                 break
@@ -90,7 +123,7 @@ class FaissIndex(Index):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = self._prepared(queries)
         k = min(k, len(self))
-        searched = len(self) * self.nprobe / self.index_.nlist if self.kind == "ivf" else len(self)  # codes compared
+        searched = len(self) * self.nprobe / self.nlist if self.kind == "ivf" else len(self)  # codes compared
         work = len(queries) * searched * queries.shape[1]
         with omp_threads(1) if work < SMALL_WORK else contextlib.nullcontext():
             scores, rows = self.index_.search(queries, k)
@@ -107,24 +140,26 @@ class FaissIndex(Index):
             return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def save(self) -> tuple[dict[str, bytes], dict[str, Any]]:
+    def save(self, folder: Path) -> tuple[dict[str, Path], dict[str, Any]]:
         import faiss
         settings = {"kind": self.kind, "nprobe": self.nprobe}
         if self.kind == "ivf":
-            settings.update(nlist=self.index_.nlist, recall_at_10=round(self.recall_, 4))
+            settings.update(structure=self.factory_, nlist=self.nlist, k_factor=K_FACTOR,
+                            recall_at_10=round(self.recall_, 4))
         if hasattr(self, "seconds_"):
             settings["seconds"] = {step: round(seconds, 3) for step, seconds in self.seconds_.items()}
-        return {INDEX_FILE: faiss.serialize_index(self.index_).tobytes()}, settings
+        faiss.write_index(self.index_, str(folder / INDEX_FILE))
+        return {INDEX_FILE: folder / INDEX_FILE}, settings
 
     @classmethod
-    def load(cls, folder: Path, files: dict[str, bytes], codes: np.ndarray, settings: dict[str, Any]) -> "FaissIndex":
+    def load(cls, folder: Path, files: dict[str, Path], codes: np.ndarray, settings: dict[str, Any]) -> "FaissIndex":
         import faiss
         index = cls(settings["metric"], settings["kind"], settings.get("nprobe"))
         if INDEX_FILE not in files:
             raise DataError(f"{folder}: its manifest lists no {INDEX_FILE}; rebuild the index with "
                             "python -m explorer index")
         try:
-            index.index_ = faiss.deserialize_index(np.frombuffer(files[INDEX_FILE], np.uint8))
+            index.index_ = faiss.read_index(str(files[INDEX_FILE]))
         except (RuntimeError, ValueError) as error:
             raise DataError(f"{folder}: {INDEX_FILE} is not a readable FAISS index ({one_line(error)}); "
                             "rebuild it with python -m explorer index") from None
@@ -132,5 +167,11 @@ class FaissIndex(Index):
             raise DataError(f"{folder}: {INDEX_FILE} holds {index.index_.ntotal} codes of {index.index_.d} "
                             f"dimensions, not the {codes.shape[0]} x {codes.shape[1]} of codes.npy; rebuild it")
         if index.kind == "ivf":
-            faiss.extract_index_ivf(index.index_).nprobe = index.nprobe
+            index._set_nprobe(index.nprobe)
         return index
+
+
+def structure(dim: int, cells: int) -> str:
+    """The FAISS index_factory string of the approximate index over ``dim``-D codes in ``cells`` cells."""
+    subquantizers = max(m for m in range(1, min(dim, MAX_SUBQUANTIZERS) + 1) if dim % m == 0)
+    return f"IVF{cells},PQ{subquantizers}x4fs,RFlat"

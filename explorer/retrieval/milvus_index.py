@@ -52,7 +52,7 @@ class MilvusIndex(Index):
         self.client = connect(uri)
         self.count_ = 0
 
-    def fit(self, codes: np.ndarray) -> "MilvusIndex":
+    def fit(self, codes) -> "MilvusIndex":
         if self.client.has_collection(self.collection):
             self.client.drop_collection(self.collection)
         self.client.create_collection(self.collection, dimension=codes.shape[1], primary_field_name=ID,
@@ -66,11 +66,11 @@ class MilvusIndex(Index):
         self.recall_ = RecallProbe(codes, self.metric).recall(self)
         return self
 
-    def add(self, codes: np.ndarray) -> None:
-        codes = np.asarray(codes, np.float32)
+    def add(self, codes) -> None:
+        """``codes`` (M, K): an array, or :class:`~explorer.retrieval.store.NpyRows` read a batch at a time."""
         for start in range(0, len(codes), INSERT_BATCH):
             rows = [{ID: self.count_ + i, VECTOR: vector} for i, vector in
-                    enumerate(codes[start:start + INSERT_BATCH].tolist())]
+                    enumerate(np.asarray(codes[start:start + INSERT_BATCH], np.float32).tolist())]
             self.client.insert(self.collection, rows)
             self.count_ += len(rows)
 
@@ -85,13 +85,13 @@ class MilvusIndex(Index):
     def __len__(self) -> int:
         return self.count_
 
-    def save(self) -> tuple[dict[str, bytes], dict[str, Any]]:
+    def save(self, folder: Path) -> tuple[dict[str, Path], dict[str, Any]]:
         uri = str(Path(self.uri).resolve()) if is_local(self.uri) else self.uri
         return {}, {"kind": self.kind, "uri": uri, "collection": self.collection,
                     "recall_at_10": round(getattr(self, "recall_", 1.0), 4)}
 
     @classmethod
-    def load(cls, folder: Path, files: dict[str, bytes], codes: np.ndarray, settings: dict[str, Any]) -> "MilvusIndex":
+    def load(cls, folder: Path, files: dict[str, Path], codes: np.ndarray, settings: dict[str, Any]) -> "MilvusIndex":
         index = cls(settings["metric"], settings["uri"], settings["collection"])
         if not index.client.has_collection(index.collection):
             raise DataError(f"{folder}: its Milvus collection {index.collection} is not at {index.uri}; rebuild the "

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import zipfile
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterator
@@ -17,7 +19,6 @@ from typing import Iterator
 import numpy as np
 from PIL import UnidentifiedImageError
 
-from explorer.data.dataset import labels_to_classes
 from explorer.data.images import ASPECT_TOLERANCE, IMAGE_ERRORS, open_bounded, read_member_capped
 from explorer.errors import DataError, one_line
 from explorer.limits import MAX_IMAGE_PIXELS, ZIP_ERRORS, outside_archive, read_at_most
@@ -46,11 +47,33 @@ def convert(data: bytes, name: str, input_shape: tuple[int, int, int]) -> np.nda
         return "damaged image"
 
 
+class Names(Sequence):
+    """Names in a fixed order, held as one UTF-8 buffer and the offset where each ends: about 8 bytes a
+    name beside its text, where a list of str costs about 60, so that listing a collection of any size
+    takes little memory (``python -m benchmarks.retrieval``: the peak of ``index`` stays flat)."""
+
+    def __init__(self, names: Iterable[str] = ()):
+        self._text, self._ends = bytearray(), array("q")
+        for name in names:
+            self.append(name)
+
+    def append(self, name: str) -> None:
+        self._text += name.encode("utf-8")
+        self._ends.append(len(self._text))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, row: int) -> str:
+        end = self._ends[row]  # IndexError past the end, as Sequence's iteration expects
+        return self._text[self._ends[row - 1] if row > 0 else 0:end].decode("utf-8")
+
+
 @dataclass
 class Source:
     """A collection's items in a fixed order: ``names`` (what each result will show), optional labels."""
     origin: str
-    names: list[str]
+    names: Names
     labels: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
     skipped_at_listing: dict[str, int] = field(default_factory=dict)  # reason -> files never read
@@ -62,10 +85,9 @@ class Source:
 
 class FolderSource(Source):
     def converted(self, rows, input_shape):
-        root = Path(self.origin)
         for row in rows:
-            try:
-                with open(root / self.names[row], "rb") as handle:
+            try:  # os.path, as pathlib would intern every name for the life of the process
+                with open(os.path.join(self.origin, self.names[row]), "rb") as handle:
                     data = read_at_most(handle, MAX_IMAGE_FILE_BYTES)
             except OSError as error:
                 yield f"unreadable file ({one_line(error)[:40]})"
@@ -110,17 +132,19 @@ def open_source(source: str, input_shape: tuple[int, int, int]) -> Source:
 
 
 def _folder(root: Path) -> FolderSource:
-    names, skipped, inside = [], {}, root.resolve()
+    # os.path, not pathlib, on each file: pathlib interns every name it parses (sys.intern in 3.11's
+    # parse_parts), which kept 3.7 MB for 100,000 files for the life of the process.
+    names, skipped, inside = Names(), {}, os.path.realpath(root)
     for directory, subfolders, files in os.walk(root):  # does not follow links to folders
         subfolders[:] = sorted(s for s in subfolders if not s.startswith("."))
+        folder = os.path.relpath(directory, root).replace(os.sep, "/")
         for file in sorted(files):
-            path = Path(directory, file)
-            relative = path.relative_to(root).as_posix()
-            reason = _listing_problem(path, inside)
+            path = os.path.join(directory, file)
+            reason = _listing_problem(path, file, inside)
             if reason:
                 skipped[reason] = skipped.get(reason, 0) + 1
             elif not file.startswith("."):
-                names.append(relative)
+                names.append(file if folder == "." else f"{folder}/{file}")
     return FolderSource(str(root), names, *_labels(names), skipped_at_listing=skipped)
 
 
@@ -133,16 +157,16 @@ def _name_problem(name: str) -> str | None:
     return "name with a line break" if "\n" in name or "\r" in name else None
 
 
-def _listing_problem(path: Path, inside: Path) -> str | None:
-    if path.name.startswith("."):
+def _listing_problem(path: str, file: str, inside: str) -> str | None:
+    if file.startswith("."):
         return None
-    if not path.name.lower().endswith(IMAGE_SUFFIXES):
+    if not file.lower().endswith(IMAGE_SUFFIXES):
         return "not an image file (by its name)"
-    if _name_problem(str(path)):
-        return _name_problem(str(path))
-    if path.is_symlink() and not path.resolve().is_relative_to(inside):
+    if _name_problem(path):
+        return _name_problem(path)
+    if os.path.islink(path) and os.path.commonpath([os.path.realpath(path), inside]) != inside:
         return "link to outside the folder"
-    if not path.is_file():
+    if not os.path.isfile(path):
         return "not a regular file"
     return None
 
@@ -153,7 +177,7 @@ def _zip(path: Path) -> ZipSource:
             infos = [info for info in archive.infolist() if not info.is_dir()]
     except ZIP_ERRORS as error:
         raise DataError(f"{path}: not a readable zip archive ({one_line(error)})") from None
-    names, skipped = [], {}
+    names, skipped = Names(), {}
     for info in sorted(infos, key=lambda i: i.filename):
         parts = PurePosixPath(info.filename).parts
         if any(p.startswith(".") or p == "__MACOSX" for p in parts):
@@ -168,14 +192,23 @@ def _zip(path: Path) -> ZipSource:
     return ZipSource(str(path), names, *_labels(names), skipped_at_listing=skipped)
 
 
-def _labels(names: list[str]) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """Class subfolders: every image in a folder below one common top (``photos/cats/1.png``)."""
-    parts = [PurePosixPath(name).parts for name in names]
-    while parts and all(len(p) > 1 for p in parts) and len({p[0] for p in parts}) == 1:
-        parts = [p[1:] for p in parts]
-    if not parts or not all(len(p) > 1 for p in parts):
+def _labels(names: Names) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """Class subfolders: every image in a folder below one common top (``photos/cats/1.png``). Each name
+    is split as it is read, so no list of parts is held."""
+    depth = 0  # top folders every name shares
+    while len(names) and all(len(p) > depth + 1 for p in _parts(names)) and len(
+            {p[depth] for p in _parts(names)}) == 1:
+        depth += 1
+    if not len(names) or not all(len(p) > depth + 1 for p in _parts(names)):
         return None, ()
-    return labels_to_classes(np.array([p[0] for p in parts]))
+    classes = sorted({p[depth] for p in _parts(names)})  # as labels_to_classes sorts them
+    number = {name: i for i, name in enumerate(classes)}
+    return np.fromiter((number[p[depth]] for p in _parts(names)), np.int64, len(names)), tuple(classes)
+
+
+def _parts(names: Names) -> Iterator[list[str]]:
+    """Each name's folders and file name (split by hand: pathlib would intern them all)."""
+    return ([part for part in name.split("/") if part not in ("", ".")] for name in names)
 
 
 def _arrays(source: str, input_shape: tuple[int, int, int]) -> ArraySource:
@@ -185,7 +218,7 @@ def _arrays(source: str, input_shape: tuple[int, int, int]) -> ArraySource:
         raise DataError(f"{source}: its images are {dataset.input_shape} (C, H, W), not the model's "
                         f"{tuple(input_shape)}; "
                         "arrays are not resized: index them with a model trained on this shape, or save them as images")
-    names = [f"train/{i}" for i in range(len(dataset.x_train))] + [f"test/{i}" for i in range(len(dataset.x_test))]
+    names = Names([f"train/{i}" for i in range(len(dataset.x_train))] + [f"test/{i}" for i in range(len(dataset.x_test))])
     labels = None if dataset.y_train is None else np.concatenate([dataset.y_train, dataset.y_test])
     return ArraySource(dataset.source, names, labels, tuple(dataset.class_names),
                        images=np.concatenate([dataset.x_train, dataset.x_test]))

@@ -1,9 +1,12 @@
 """The Search page on an index folder, in headless Chromium (Debian's /usr/bin/chromium): the folder
-named in a text box, a query from the collection, then a neighbour's button, then an upload; results
-with thumbnails, file names, distances and ✓/✗ marks. Pictures at 1024x768 and 1440 wide in screenshots/."""
+named in a text box, a query from the collection, then (-m slow) a neighbour's button and an upload;
+results with thumbnails, file names, distances and ✓/✗ marks. Pictures at 1024x768 and 1440 wide in
+screenshots/. The quick test (default suite) searches a tiny index of 60 images built in a second with
+the exact FAISS engine; the module's two tests share one server."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,15 +14,50 @@ from PIL import Image
 
 from explorer.data import load_dataset
 from explorer.retrieval.build import build
+from tests.retrieval_files import saved_model, write_pngs
 from tests.ui.browser_walk import MAIN, ROOT, SHOTS, at_size, check, main_text, settle
 from tests.ui.test_browser import browser, context, page, server, upload  # noqa: F401  (fixtures, shared server)
 
-# slow as well: a server start, an index build and three pictures take over a minute on 2 busy cores
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 MODEL = ROOT / "pretrained" / "digits" / "deep_ae-8"
 WIDE_1440 = {"width": 1440, "height": 900}
 UPLOAD_CAPTION = re.compile(r"(\d{6})\n(\d) · (\d+\.\d+)")
-CAPTION = re.compile(r"(\d{6})\n([✓✗]) (\d) · (\d+\.\d+)")  # name (no suffix), mark, class, distance
+CAPTION = re.compile(r"(\d{6})\n([✓✗]) (\w) · (\d+\.\d+)")  # name (no suffix), mark, class, distance
+
+
+@pytest.fixture(scope="module")
+def tiny_index(tmp_path_factory):
+    """60 seeded 8x8 PNGs in class folders a, b, c, indexed with a small untrained model (FAISS Flat)."""
+    root = tmp_path_factory.mktemp("tiny")
+    write_pngs(root / "photos", 60)
+    build(saved_model(root / "model"), str(root / "photos"), root / "index", engine="faiss-flat", progress=False)
+    return root / "index"
+
+
+def open_index_folder(page, server: str, folder: Path, shot: str) -> str:
+    """The Search page switched to ``folder``, settled and pictured at 1024x768 (``shot``.png); its text."""
+    page.goto(f"{server}/search")
+    settle(page)
+    page.locator(MAIN).get_by_text("an index folder", exact=True).click()
+    settle(page)
+    page.get_by_label("Index folder (a path on the server)").fill(str(folder))
+    page.keyboard.press("Enter")
+    check(page, shot)
+    return main_text(page)
+
+
+def test_the_search_page_shows_an_index_folders_nearest_items(page, server, tiny_index):
+    text = open_index_folder(page, server, tiny_index, "search-tiny-index")
+    assert "60 images from" in text and "deep_ae (4-D codes)" in text and "engine flat" in text, text[:600]
+    found = CAPTION.findall(text)
+    assert len(found) == 8, text[:1500]  # k = 8 by default: file name, mark, class, distance under each
+    assert "000000" not in [name for name, *_ in found]  # the query (item 0) is left out
+    for name, mark, label, _ in found:  # image i is in class "abc"[i % 3]; the query's class is a
+        assert label == "abc"[int(name) % 3] and mark == ("✓" if label == "a" else "✗"), (name, mark, label)
+    distances = [float(distance) for *_, distance in found]
+    assert distances == sorted(distances) and distances[0] > 0, distances
+    assert page.locator(f'{MAIN} [data-testid="stImage"] img').count() >= 9  # the query and 8 thumbnails
+    at_size(page, WIDE_1440, lambda p: p.screenshot(path=str(SHOTS / "search-tiny-index-1440.png"), full_page=True))
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +77,9 @@ def captions(page) -> list[tuple[str, str, str, str]]:
     return CAPTION.findall(main_text(page))
 
 
+@pytest.mark.slow  # a 300-image build with the shipped model, a neighbour's button and an upload: a minute more
 def test_the_search_page_searches_an_index_folder(page, server, index_folder):
-    page.goto(f"{server}/search")
-    settle(page)
-    page.locator(MAIN).get_by_text("an index folder", exact=True).click()
-    settle(page)
-    page.get_by_label("Index folder (a path on the server)").fill(str(index_folder / "index"))
-    page.keyboard.press("Enter")
-    check(page, "search-index")
-    text = main_text(page)
+    text = open_index_folder(page, server, index_folder / "index", "search-index")
     assert "300 images from" in text and "deep_ae (8-D codes)" in text and "engine exact" in text, text[:600]
     found = captions(page)
     assert len(found) == 8, text[:1500]  # k = 8 by default: file name, mark, class, distance under each
