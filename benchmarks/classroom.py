@@ -15,11 +15,13 @@ the server's ``script_finished``: the server's share of what a student waits for
   trainer has done so.
 
 Errors: any exception or ``st.error`` drawn, a run that did not finish, a lost connection. A thread
-polls ``/_stcore/health`` and the server's RSS every ``HEALTH_EVERY_S`` throughout.
+polls ``/_stcore/health``, the server's RSS and the training processes' (the fork server and the job it
+forks, :mod:`explorer.worker`) every ``HEALTH_EVERY_S`` throughout.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import threading
@@ -83,7 +85,7 @@ class Watch(threading.Thread):
         super().__init__(name="classroom-watch", daemon=True)
         self.url, self.pid = f"http://127.0.0.1:{port}/_stcore/health", pid
         self.polls = self.failures = 0
-        self.slowest_s = self.peak_rss_mib = 0.0
+        self.slowest_s = self.peak_rss_mib = self.peak_workers_mib = 0.0
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -97,15 +99,40 @@ class Watch(threading.Thread):
             self.polls, self.failures = self.polls + 1, self.failures + (not ok)
             self.slowest_s = max(self.slowest_s, time.perf_counter() - start)
             self.peak_rss_mib = max(self.peak_rss_mib, self.rss_mib())
+            self.peak_workers_mib = max(self.peak_workers_mib, sum(map(rss_mib, descendants(self.pid))))
 
     def rss_mib(self) -> float:
-        with open(f"/proc/{self.pid}/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+        return rss_mib(self.pid)
 
     def finish(self) -> dict[str, float]:
         self._done.set()
         self.join(HEALTH_TIMEOUT_S * 2)
         return {"health_polls": self.polls, "health_failures": self.failures, "health_slowest_s": self.slowest_s}
+
+
+def rss_mib(pid: int) -> float:
+    """``pid``'s resident memory; 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children, ...), from /proc."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent_of[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for child, parent in parent_of.items() if parent in frontier]
+        found, frontier = found + below, below
+    return found
 
 
 def check(run: Run, where: str, figures: Figures) -> Run:
@@ -203,6 +230,7 @@ def measure(sessions: int = SESSIONS, log_path: str | None = None) -> Figures:
         finally:
             figures.health = watch.finish()
             figures.rss_mib["rss_peak_mib"] = watch.peak_rss_mib
+            figures.rss_mib["rss_workers_peak_mib"] = watch.peak_workers_mib
             stop(server, None)
     idle, arrived = figures.rss_mib.get("rss_idle_mib"), figures.rss_mib.get("rss_arrived_mib")
     if idle is not None and arrived is not None:
@@ -236,7 +264,9 @@ def describe(found: dict) -> list[Row]:
             f"p95 {found['poll_p95_ms']:.0f} ms"),
         Row(SECTION, f"{n} sessions: server RSS", f"peak {found['rss_peak_mib']:.0f} MiB",
             f"{found['rss_idle_mib']:.0f} MiB after the warm-up walk; "
-            f"{found.get('rss_per_session_mib', float('nan')):.1f} MiB more per session once all {n} have arrived"),
+            f"{found.get('rss_per_session_mib', float('nan')):.1f} MiB more per session once all {n} have arrived; "
+            f"training processes (fork server and job, RSS summed) peak "
+            f"{found.get('rss_workers_peak_mib', float('nan')):.0f} MiB"),
         Row(SECTION, f"{n} sessions: /_stcore/health", f"{found['health_failures']} failed of {found['health_polls']}",
             f"polled every {HEALTH_EVERY_S} s throughout; slowest answer {found['health_slowest_s'] * 1e3:.0f} ms"),
     ]

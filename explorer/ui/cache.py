@@ -1,6 +1,13 @@
 """Cached loaders shared by every page and session: datasets and shipped models as resources,
-derived arrays (codes, reconstructions, errors) as data keyed by the model's identity."""
+derived arrays (codes, reconstructions, errors) as data keyed by the model's identity, and what every
+visit would otherwise build again for everyone (figures of shared data, the gallery's offers).
+
+Every session's pages run in one server process under one interpreter lock: a page visit's Python is
+what a classroom waits for (issue 14), so anything the same for everyone is built once per process.
+"""
 from __future__ import annotations
+
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import streamlit as st
@@ -9,7 +16,8 @@ from explorer import metrics
 from explorer.checkpoint import Checkpoint, load
 from explorer.codes import SplitCodes
 from explorer.data import ImageDataset, list_datasets, load_dataset
-from explorer.gallery import card_metrics, folder_of_key
+from explorer.gallery import PretrainedEntry, card_metrics, folder_of_key
+from explorer.gallery import suiting_pretrained as gallery_suiting
 
 
 @st.cache_resource(show_spinner="Loading the dataset…")
@@ -57,3 +65,21 @@ def errors_against_pca(model_key: str, _model, _dataset: ImageDataset) -> dict:
     if shipped is not None:
         return shipped
     return metrics.errors_against_pca(_model, _dataset)
+
+
+GALLERY_TTL_S = 60  # a model pretrain adds to the gallery is offered within a minute
+
+
+@st.cache_data(ttl=GALLERY_TTL_S, show_spinner=False, max_entries=256)
+def suiting_pretrained(dataset: str, variant: str, code: int | str | None) -> list[PretrainedEntry]:
+    """:func:`explorer.gallery.suiting_pretrained`, which scans the gallery's folders a few dozen times
+    (about 180 ms a page that offers a switch)."""
+    return gallery_suiting(dataset, variant, code)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def shared_figure(key: tuple[Hashable, ...], _build: Callable):
+    """The plotly figure ``_build()`` returns, built once per process for a ``key`` that determines it
+    (a model's key and what else it shows) and then handed to every session as it is: building one takes
+    50-270 ms. Nobody changes a figure once it is built (st.plotly_chart only reads it)."""
+    return _build()

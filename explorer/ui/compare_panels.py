@@ -93,9 +93,11 @@ def table(chosen: list[Entry], dataset, k: int) -> None:
     rows.append({**measured_row(f"pca:{dataset.fingerprint[:16]}:{k}", dataset.fingerprint, None, pca, dataset),
                  "variant": f"PCA-{k} (baseline)"})
     models = rows[:-1]
-    st.plotly_chart(compare_bars([r["variant"] for r in models], [r["ratio_to_pca"] for r in models],
-                                 [r["precision_at_10"] for r in models], rows[-1]["precision_at_10_pixels"],
-                                 height=140 + 28 * len(models)), key="compare.bars")
+    bars = ([r["variant"] for r in models], [r["ratio_to_pca"] for r in models],
+            [r["precision_at_10"] for r in models], rows[-1]["precision_at_10_pixels"])
+    figure = cache.shared_figure(("compare", *map(tuple, bars[:3]), bars[3]),  # the gallery's: everyone's
+                                 lambda: compare_bars(*bars, height=140 + 28 * len(models)))
+    st.plotly_chart(figure, key="compare.bars")
     st.markdown(markdown_table(rows))
     st.caption("test error: squared error per test image; × PCA: that error over PCA's (below 1 beats PCA); "
                "P@10: share of a test image's 10 nearest training codes with its class, against raw pixels; "

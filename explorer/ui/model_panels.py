@@ -220,7 +220,7 @@ def result_view() -> None:
     widgets.show_images(np.concatenate([dataset.x_test[:count], reconstructions[:count]]), count,
                         caption="top row: test images · bottom row: reconstructions")
     if model.history:
-        st.plotly_chart(loss_chart(model.history), key="final_loss")
+        st.plotly_chart(cache.shared_figure(("loss", model.key), lambda: loss_chart(model.history)), key="final_loss")
     # A callable: the zip (seconds of deflate for the larger models) is built on click, not every rerun.
     st.download_button("Download checkpoint (.zip)", lambda: model.checkpoint_zip(dataset),
                        file_name=f"{dataset.name}-{model.variant}-{model.model.latent_dim}.zip",

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import streamlit as st
 
 from explorer.errors import ExplorerError
-from explorer.gallery import MAP_CODE, RETRIEVAL, retrieval_code, suiting_pretrained, suits
+from explorer.gallery import MAP_CODE, RETRIEVAL, retrieval_code, suits
 from explorer.jobs import TrainingJob
-from explorer.ui import shell, state
+from explorer.ui import cache, shell, state
 
 # A queued job's place changes only when a training ends, seconds apart: its view polls this often, a
 # quarter of the live view's rate, so a class of waiting students costs the server little.
@@ -158,7 +158,7 @@ def _offer_suiting(page: str, model: state.CurrentModel, code: int | str) -> Non
         wanted = code
         why = (f"The {page} page draws the code itself as a map, which takes a code of {code}; this "
                f"`{model.variant}` has {size} dimensions, so below you see them squeezed to {code} by PCA or UMAP.")
-    offers = suiting_pretrained(state.dataset_name(), model.variant, code)
+    offers = cache.suiting_pretrained(state.dataset_name(), model.variant, code)
     st.warning(why + ("" if offers else f" Nothing shipped suits: train one with code size {wanted} on the "
                                         "Model page."))
     columns = st.columns(min(len(offers), 6)) if offers else []
