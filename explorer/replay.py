@@ -162,10 +162,12 @@ class ReplayRecorder(Callback):
 
 
 def replay_figure(replay: Replay, index: int, class_names, latent_dim: int, kept: int | None = None,
-                  height: int = 520) -> "go.Figure":
-    """Frame ``index`` of ``replay`` as a class-coloured map on the replay's fixed axes."""
-    return fixed_map(replay.positions[index], replay.labels, class_names, replay.caption(index, kept),
-                     replay.axis_ranges(), latent_dim, height)
+                  zoom: bool = False, height: int = 520) -> "go.Figure":
+    """Frame ``index`` of ``replay`` as a class-coloured map on the replay's fixed axes, or with ``zoom`` on
+    axes fitted to this frame alone (an early epoch's map is a small cloud on the final map's axes)."""
+    ranges = extent(replay.positions[index]) if zoom else replay.axis_ranges()
+    return fixed_map(replay.positions[index], replay.labels, class_names, replay.caption(index, kept), ranges,
+                     latent_dim, height)
 
 
 def fixed_map(points: np.ndarray, labels: np.ndarray | None, class_names, title: str, ranges: Ranges,

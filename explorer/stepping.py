@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 MAX_EPOCH_STEP_IMAGES = 2_000
 MAX_BATCHES_PER_CLICK = 20
 MAP_POINTS = 400          # test images on the step map, as on a replay
-SHOWN_IMAGES = 8          # test images shown with their reconstructions
+SHOWN_IMAGES = 4          # test images shown with their reconstructions: few, so each is large on a projector
 
 
 def why_not_steppable(variant: str, stages: list) -> str | None:

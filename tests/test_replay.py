@@ -146,3 +146,6 @@ def test_the_figure_keeps_its_axes_and_the_class_colours(bars):
     assert figures[2].layout.title.text == f"Epoch 2 of 3 · test error {replay.test_error[2]:.2f}"
     assert figures[0].layout.title.text.endswith("before training")
     assert replay.frame(2) == 2 and replay.frame(99) == 3 and replay.frame(-1) == 0
+    zoomed = replay_figure(replay, 0, bars.class_names, 2, zoom=True).layout.xaxis.range
+    first = replay.positions[0, :, 0].astype(np.float32)
+    assert zoomed[0] < first.min() and first.max() < zoomed[1] and zoomed[1] - zoomed[0] < 1.2 * np.ptp(first) + 0.01

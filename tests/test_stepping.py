@@ -61,7 +61,7 @@ def test_an_epoch_step_records_what_the_trainer_records(bars):
 def test_status_map_and_reconstructions_follow_the_steps(bars):
     stepper = Stepper(bars, tiny_config("deep_ae", latent_dim=2, batch_size=32), seed=0)
     before, (images, reconstructions) = stepper.map_positions(), stepper.reconstructions()
-    assert before.shape == (40, 2) and images.shape == reconstructions.shape == (8, 1, 8, 8)
+    assert before.shape == (40, 2) and images.shape == reconstructions.shape == (4, 1, 8, 8)
     stepper.step_batches(2)
     assert stepper.status().startswith("Epoch 1 · batch 2 of 3 · 2 updates so far · last batch: recon ")
     assert not torch.equal(torch.from_numpy(before), torch.from_numpy(stepper.map_positions()))

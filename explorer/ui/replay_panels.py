@@ -51,12 +51,16 @@ def _replay_frame(model_key: str) -> None:
                                   "validation images).")
     index = replay.frame(epoch)
     left, right = st.columns([3, 1])
-    left.plotly_chart(replay_figure(replay, index, dataset.class_names, current.model.latent_dim, kept),
+    with right:
+        st.metric("Epoch", f"{epoch} of {epochs[-1]}", help=None if kept is None else f"The model kept epoch {kept}.")
+        st.metric("Test error", f"{float(replay.test_error[index]):.2f}",
+                  delta=None if index == 0 else f"{float(replay.test_error[index] - replay.test_error[0]):+.2f}",
+                  delta_color="inverse", help="Squared error per test image; the arrow: its change since epoch 0.")
+        zoom = st.toggle("Zoom in", key="replay.zoom",
+                         help="Axes fitted to this epoch's map alone: an early map is a small cloud on the axes "
+                              "of the whole run.")
+    left.plotly_chart(replay_figure(replay, index, dataset.class_names, current.model.latent_dim, kept, zoom),
                       key="replay_map")
-    right.metric("Epoch", f"{epoch} of {epochs[-1]}", help=None if kept is None else f"The model kept epoch {kept}.")
-    right.metric("Test error", f"{float(replay.test_error[index]):.2f}",
-                 delta=None if index == 0 else f"{float(replay.test_error[index] - replay.test_error[0]):+.2f} "
-                 "since the start", delta_color="inverse")
 
 
 def _slider_value(model_key: str, epochs: list[int], kept: int | None) -> int:
@@ -84,18 +88,13 @@ def _step_panel(variant: str) -> None:
     if stepper is None or (stepper.variant, stepper.dataset.name) != (variant, state.dataset_name()):
         st.button("Start step mode", key="step_start", type="primary", on_click=_start, args=(variant,))
         return
-    one, few, epoch, again, keep = st.columns(5)
+    one, few, epoch = st.columns(3)
     one.button("Step 1 batch", key="step_batch", on_click=_step, args=(stepper.step_batch,))
     few.button(f"Step {FEW_BATCHES} batches", key="step_batches", on_click=_step,
                args=(lambda: stepper.step_batches(FEW_BATCHES),))
     epoch.button("Step 1 epoch", key="step_epoch", on_click=_step, args=(stepper.step_epoch,),
                  disabled=not stepper.epoch_fits_a_click,
                  help=None if stepper.epoch_fits_a_click else "An epoch of this data is too long for one click.")
-    again.button("Start over", key="step_restart", on_click=_start, args=(variant,))
-    if keep.button("Use this model", key="step_keep", disabled=not stepper.updates,
-                   help="Make the model stepped so far the one every page shows (stepping goes on from here)."):
-        _keep(stepper)
-        st.rerun(scope="app")  # the sidebar and the result below show the model now on screen
     st.markdown(f"#### {stepper.status()}")
     points = stepper.map_positions()
     left, right = st.columns([3, 2])
@@ -106,6 +105,11 @@ def _step_panel(variant: str) -> None:
     with right:
         widgets.show_images(np.concatenate([images, reconstructions]), len(images),
                             caption="top: test images · bottom: their reconstructions now")
+        st.button("Start over", key="step_restart", on_click=_start, args=(variant,))
+        if st.button("Use this model", key="step_keep", disabled=not stepper.updates,
+                     help="Make the model stepped so far the one every page shows (stepping goes on from here)."):
+            _keep(stepper)
+            st.rerun(scope="app")  # the sidebar and the result below show the model now on screen
 
 
 def _start(variant: str) -> None:

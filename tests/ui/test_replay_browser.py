@@ -47,11 +47,11 @@ def drawn_map(page, title: str) -> dict:
 
 
 def picture(page, name: str, locator) -> None:
-    """The part of the page from ``locator`` down, at 1024x768 and at 1440x900, as the window shows it."""
+    """The window scrolled to put ``locator`` at its top, at 1024x768 and at 1440x900, as a class sees it."""
     for size, suffix in ((PROJECTOR, ""), (WIDE, "-1440")):
         page.set_viewport_size(size)
         page.wait_for_timeout(600)
-        locator.scroll_into_view_if_needed()
+        locator.evaluate("e => e.scrollIntoView({block: 'start'})")
         settle(page)
         page.screenshot(path=str(SHOTS / f"{name}{suffix}.png"))
     page.set_viewport_size(PROJECTOR)
@@ -61,7 +61,7 @@ def picture(page, name: str, locator) -> None:
 def test_the_replay_slider_changes_the_map(page):
     last = drawn_map(page, "Epoch ")  # the epoch whose weights the model kept
     total = re.match(r"Epoch (\d+) of (\d+) · test error \d+\.\d\d · the weights kept$", last["title"]).group(2)
-    thumb = page.locator(f'{MAIN} [data-testid="stSlider"] [role="slider"]').first
+    thumb = page.locator(f'{MAIN} [data-testid="stSlider"] input[type="range"]').first
     thumb.focus()
     thumb.press("Home")
     settle(page)
@@ -74,7 +74,7 @@ def test_the_replay_slider_changes_the_map(page):
     fifth = drawn_map(page, "Epoch ")
     assert fifth["title"].startswith(f"Epoch 5 of {total}") and fifth["x"] not in (first["x"], last["x"])
     assert re.search(rf"Epoch\s+5 of {total}\s+Test error\s+\d+\.\d\d", page.locator(MAIN).inner_text())
-    picture(page, "replay-epoch-5", page.locator(f'{MAIN} [data-testid="stSlider"]').first)
+    picture(page, "replay-epoch-5", page.locator(MAIN).get_by_text("How the map organised itself", exact=False))
 
 
 def test_step_mode_changes_the_map_and_the_batch_counter(page):
@@ -91,4 +91,4 @@ def test_step_mode_changes_the_map_and_the_batch_counter(page):
                         status.inner_text())
     stepped = drawn_map(page, "After 3 updates")
     assert stepped["x"] != start["x"]
-    picture(page, "step-3-updates", status)
+    picture(page, "step-3-updates", page.get_by_role("tab", name="Step through training", exact=True))
