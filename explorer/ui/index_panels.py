@@ -123,11 +123,12 @@ def show_results(index: OpenIndex, found) -> None:
 
 
 def caption(index: OpenIndex, row: int, distance: str, match: bool | None) -> str:
-    """The file's name (without its suffix) on a line of its own, then the class (✓ green / ✗ red against
-    the query's, when known) and the distance."""
+    """Three short lines, as a column is about 70 px wide at 1024: the file's name (without its suffix),
+    the class (✓ green / ✗ red against the query's, when known), the distance. On one line the class and
+    distance wrapped, leaving a dangling " ·" (screenshot search-tiny-index, 1024x768)."""
     name = PurePosixPath(index.collection.sources[row]).stem  # the whole path is the button's tooltip
     name = name if len(name) <= NAME_CHARACTERS else "…" + name[-NAME_CHARACTERS + 1:]
     label = index.label_name(row)
-    marked = (f"{label} · " if match is None else f":green[✓ {label}] · " if match else f":red[✗ {label}] · "
-              ) if label is not None else ""
-    return f"{name}  \n{marked}{distance}"
+    marked = (label if match is None else f":green[✓ {label}]" if match else f":red[✗ {label}]"
+              ) if label is not None else None
+    return "  \n".join(line for line in (name, marked, distance) if line is not None)

@@ -12,7 +12,7 @@ from explorer.retrieval.build import build
 from tests.retrieval_files import saved_model, write_pngs
 from tests.ui.conftest import APP
 
-RESULT = re.compile(r"(\d{6})  \n(?::(?:green|red)\[)?([✓✗]) (\w)\]? · (\d+\.\d+)")
+RESULT = re.compile(r"(\d{6})  \n(?::(?:green|red)\[)?([✓✗]) (\w)\]?  \n(\d+\.\d+)")
 
 
 @pytest.fixture(scope="module")
