@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.checkpoint import CONFIG, WEIGHTS, load_bytes, load_zip
+from explorer.checkpoint import CONFIG, REPLAY, WEIGHTS, load_bytes, load_zip
 from explorer.devices import PRECISIONS, available_devices, bf16_is_fast
 from explorer.errors import CheckpointError, ExplorerError
 from explorer.gallery import list_pretrained, pick_pretrained
@@ -79,7 +79,7 @@ def gallery_without_data(status) -> None:
 
 
 def upload_tab() -> None:
-    files = st.file_uploader(f"A zipped checkpoint folder, or its {WEIGHTS} and {CONFIG}",
+    files = st.file_uploader(f"A zipped checkpoint folder, or its {WEIGHTS} and {CONFIG} (and {REPLAY}, if there)",
                              type=["zip", "safetensors", "json"], accept_multiple_files=True, key="ckpt_upload")
     st.button("Load checkpoint", key="load_checkpoint", disabled=not files, on_click=_load_checkpoint, args=(files,))
 
@@ -91,7 +91,8 @@ def _load_checkpoint(files: list) -> None:
         if zips:
             checkpoint, filename = load_zip(by_name[zips[0]], zips[0]), zips[0]
         elif {WEIGHTS, CONFIG} <= set(by_name):
-            checkpoint, filename = load_bytes(by_name[WEIGHTS], by_name[CONFIG], WEIGHTS), WEIGHTS
+            checkpoint = load_bytes(by_name[WEIGHTS], by_name[CONFIG], WEIGHTS, replay=by_name.get(REPLAY))
+            filename = WEIGHTS
         else:
             raise CheckpointError(f"upload a .zip, or both {WEIGHTS} and {CONFIG}")
         state.open_checkpoint(checkpoint, filename)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.checkpoint import CONFIG, REPLAY, WEIGHTS
 from explorer.replay import kept_epoch
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -88,3 +89,15 @@ def test_a_model_trained_here_carries_its_replay():
     at.run()
     assert not at.exception and at.session_state["current"].origin == "trained here"
     assert slider(at).options == ["0", "1", "2", "3"] and slider(at).value == 3
+
+
+def test_an_uploaded_checkpoint_brings_its_replay():
+    """The three files of a checkpoint folder uploaded together: the replay comes with the weights."""
+    folder = Path(APP).parent / "pretrained" / "digits" / "deep_ae-2"
+    at = model_page(variant="ae")
+    at.file_uploader(key="ckpt_upload").set_value([(name, (folder / name).read_bytes(), "application/octet-stream")
+                                                    for name in (WEIGHTS, CONFIG, REPLAY)])
+    at.run().button(key="load_checkpoint").click().run()
+    current = at.session_state["current"]
+    assert not at.exception and not at.error and current.variant == "deep_ae"
+    assert slider(at).options[-1] == "200" and len(slider(at).options) == len(current.model.replay_.epochs)
