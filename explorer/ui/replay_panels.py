@@ -15,7 +15,7 @@ from explorer.errors import ExplorerError
 from explorer.recipes import config_for
 from explorer.replay import fixed_map, kept_epoch, replay_figure
 from explorer.stepping import MAX_BATCHES_PER_CLICK, MAX_EPOCH_STEP_IMAGES, Stepper
-from explorer.ui import state, widgets
+from explorer.ui import cache, state, widgets
 
 REPLAY_KEY = "replay.epoch"
 STEPPER_KEY = "stepper"
@@ -59,8 +59,9 @@ def _replay_frame(model_key: str) -> None:
         zoom = st.toggle("Zoom in", key="replay.zoom",
                          help="Axes fitted to this epoch's map alone: an early map is a small cloud on the axes "
                               "of the whole run.")
-    left.plotly_chart(replay_figure(replay, index, dataset.class_names, current.model.latent_dim, kept, zoom),
-                      key="replay_map")
+    figure = cache.shared_figure(("replay", model_key, index, kept, zoom), lambda: replay_figure(
+        replay, index, dataset.class_names, current.model.latent_dim, kept, zoom))  # a shipped model's: everyone's
+    left.plotly_chart(figure, key="replay_map")
 
 
 def _slider_value(model_key: str, epochs: list[int], kept: int | None) -> int:
@@ -73,8 +74,8 @@ def _slider_value(model_key: str, epochs: list[int], kept: int | None) -> int:
 def step_tab(variant: str) -> None:
     """Step mode for ``variant`` on the session's dataset: a fresh model, trained a click at a time."""
     st.caption("Train a fresh model one batch at a time and watch the map and the reconstructions change. "
-               "It starts from the same settings and seed as **Train**, so its first steps are that run's first "
-               f"batches. An epoch per click where an epoch is at most {MAX_EPOCH_STEP_IMAGES:,} images; larger "
+               "It starts from the settings the **Train** form starts from, so its first steps are the first "
+               f"batches of that training. An epoch per click where an epoch is at most {MAX_EPOCH_STEP_IMAGES:,} images; larger "
                f"data steps by batches (up to {MAX_BATCHES_PER_CLICK} a click), as an epoch there takes tens of "
                "seconds.")
     _step_panel(variant)
