@@ -9,10 +9,9 @@ import re
 import pytest
 
 from tests.ui.browser_walk import MAIN, PROJECTOR, SHOTS, settle
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, server  # noqa: F401  (server: the fixture)
+from tests.ui.test_browser import browser, server  # noqa: F401  (the fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 WIDE = {"width": 1440, "height": 900}
 # Each drawn map: its title and its first trace's first x positions (what moves when the map changes).
@@ -22,21 +21,15 @@ MAPS = """() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly
 
 
 @pytest.fixture(scope="module")
-def page(request):
-    url = request.getfixturevalue("server")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium: apt-get install -y chromium)")
+def page(browser, server):  # test_browser's fixtures: a missing chromium skips before a server starts
     SHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=PROJECTOR).new_page()
-            page.set_default_timeout(120_000)
-            page.goto(f"{url}/model?dataset=digits&variant=deep_ae&code=2")
-            settle(page)
-            yield page
-        finally:
-            browser.close()
+    context = browser.new_context(viewport=PROJECTOR)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{server}/model?dataset=digits&variant=deep_ae&code=2")
+    settle(page)
+    yield page
+    context.close()
 
 
 def drawn_map(page, title: str) -> dict:
