@@ -15,8 +15,9 @@ from explorer.ui.hover import MAP_META
 TIP = '[data-testid="map-hover-image"]'
 
 # Per map chart (page order): its title, its point count and the ``n`` of its points that stand furthest
-# apart on screen (among ~500 spread over it): window x, y, test index and the px to the nearest other point.
-POINTS_JS = r"""([meta, n]) => {
+# apart on screen (among ~500 spread over it, at least ``margin`` px inside the plot area): window x, y,
+# test index and the px to the nearest other point.
+POINTS_JS = r"""([meta, n, margin]) => {
     const maps = [...document.querySelectorAll('.js-plotly-plot')].filter(c => c.layout && c.layout.meta === meta);
     return maps.map(chart => {
         chart.scrollIntoView({block: 'center'});
@@ -29,8 +30,8 @@ POINTS_JS = r"""([meta, n]) => {
                           Number(trace.customdata[i])]);
             }
         }
-        const inside = ([x, y]) => x > box.left + xa._offset + 8 && x < box.left + xa._offset + xa._length - 8
-            && y > box.top + ya._offset + 8 && y < box.top + ya._offset + ya._length - 8;
+        const inside = ([x, y]) => x > box.left + xa._offset + margin && x < box.left + xa._offset + xa._length - margin
+            && y > box.top + ya._offset + margin && y < box.top + ya._offset + ya._length - margin;
         const candidates = [];
         for (let i = 0; i < all.length; i += Math.max(1, Math.floor(all.length / 500))) {
             if (!inside(all[i])) continue;
@@ -62,10 +63,10 @@ MOVE_CLOCK_JS = """() => { if (!window.__mapMoveClock) { window.__mapMoveClock =
     document.addEventListener('mousemove', () => { window.__mapMoveAt = performance.now(); }, true); } }"""
 
 
-def map_points(page, n: int = 5) -> list[dict]:
+def map_points(page, n: int = 5, margin: float = 8.0) -> list[dict]:
     page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot')].filter(c => c.layout "
                            f"&& c.layout.meta === '{MAP_META}').length === 3")
-    return page.evaluate(POINTS_JS, [MAP_META, n])
+    return page.evaluate(POINTS_JS, [MAP_META, n, margin])
 
 
 def hover(page, x: float, y: float, timeout_s: float = 10.0) -> dict:
@@ -100,9 +101,46 @@ def shown_image(seen: dict, side: int) -> np.ndarray:
     return np.asarray(picture, np.float32)[scale // 2::scale, scale // 2::scale][:side, :side] / 255
 
 
+RINGED_JS = """(meta) => [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(c => c.layout && c.layout.meta === meta)
+    .map(c => { const t = (c._fullData || []).find(t => t.name === 'selected');
+                return t ? [...t.customdata].map(Number) : []; })"""
+
+
 def ringed(page) -> list[list[int]]:
     """Per map chart, the test indices of its "selected" trace (none: [])."""
-    return page.evaluate("""(meta) => [...document.querySelectorAll('.js-plotly-plot')]
-        .filter(c => c.layout && c.layout.meta === meta)
-        .map(c => { const t = c._fullData.find(t => t.name === 'selected');
-                    return t ? [...t.customdata].map(Number) : []; })""", MAP_META)
+    return page.evaluate(RINGED_JS, MAP_META)
+
+
+# The page's own clock for an action: performance.now() of the last mouse release or click, and of the
+# first animation frame on which ``done(arg)`` holds with the script idle (window.__mapDoneAt).
+ACTION_CLOCK_JS = """() => { if (!window.__mapActClock) { window.__mapActClock = true;
+    for (const kind of ['mouseup', 'click']) {
+        document.addEventListener(kind, () => { window.__mapActAt = performance.now(); }, true); } }
+    window.__mapDoneAt = 0; }"""
+IDLE_JS = "document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState === 'notRunning'"
+
+
+def time_action(page, act, done_js: str, arg, timeout_s: float = 180.0) -> float:
+    """ms, on the page's clock, from the mouse release or click that ``act()`` ends with to the first frame
+    where ``done_js`` (a JS function of ``arg``) holds and the script is idle."""
+    page.evaluate(ACTION_CLOCK_JS)
+    act()
+    page.wait_for_function(f"""(arg) => {{ const done = ({done_js})(arg) && {IDLE_JS};
+        if (done && !window.__mapDoneAt) window.__mapDoneAt = performance.now(); return done; }}""",
+                           arg=arg, polling="raf", timeout=timeout_s * 1e3)
+    return page.evaluate("window.__mapDoneAt - window.__mapActAt")
+
+
+def rings_changed_js() -> str:
+    """``done_js`` for a selection: the same non-empty rings on every map, not the ones of ``arg`` (JSON)."""
+    return f"""(before) => {{ const rings = ({RINGED_JS})('{MAP_META}');
+        return rings.length > 0 && rings[0].length > 0 && JSON.stringify(rings[0]) !== before
+            && rings.every(r => JSON.stringify(r) === JSON.stringify(rings[0])); }}"""
+
+
+def first_title_js() -> str:
+    """``done_js`` for a switch: the first map's title holds ``arg``."""
+    return f"""(text) => {{ const chart = [...document.querySelectorAll('.js-plotly-plot')]
+        .find(c => c.layout && c.layout.meta === '{MAP_META}');
+        return !!chart && (chart.layout.title.text || '').includes(text); }}"""

@@ -13,8 +13,8 @@ from typing import Callable
 
 import torch
 
-from benchmarks import (classroom, coldstart, firstuse, gpu, interaction, latency, levers, maps, memory, notes, profile,
-                        report, throughput)
+from benchmarks import (classroom, coldstart, firstuse, gpu, interaction, latency, levers, map_interaction, maps, memory,
+                        notes, profile, report, throughput)
 from benchmarks import data as bdata
 from benchmarks import ddp, retrieval
 from benchmarks.common import Row, Sizes, machine
@@ -117,6 +117,7 @@ def process_sections(run: Run, dataset) -> None:
     run.section("6 memory", "peak RSS", lambda: keep("memory", memory.rows(run.sizes), "peak_mib")
                 if run.sizes.fresh_process else quick_row)
     run.section("3 latency", "page interactions", lambda: interaction.rows(run.sizes, run.results))
+    run.section(map_interaction.SECTION, "10,000-point maps", lambda: map_interaction.rows(run.sizes, run.results))
     run.section("5 cold start", coldstart.NAME, lambda: keep("cold_start", coldstart.rows(run.sizes), "seconds"))
     run.section(firstuse.SECTION, "walk", lambda: keep("first_use", firstuse.rows(run.sizes), "seconds"))
     run.section("7 GPU", "deep_ae", lambda: gpu.rows(dataset, run.sizes, run.results))

@@ -14,27 +14,22 @@ import pytest
 from benchmarks import map_hover
 from explorer.data import load_dataset
 from tests.ui.browser_walk import MAIN, PROJECTOR, SHOTS, settle
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, FASHION, server  # noqa: F401  (server: the fixture)
+from tests.ui.test_browser import FASHION, browser, server  # noqa: F401  (the fixtures; skips without playwright)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 WIDE = {"width": 1440, "height": 900}
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium: apt-get install -y chromium)")
+def tab(request):
+    """(a Chromium tab at 1024x768, the URL of the server): test_browser's browser and server fixtures."""
+    chromium = request.getfixturevalue("browser")  # skips when chromium is missing, before a server starts
+    page = chromium.new_context(viewport=PROJECTOR).new_page()
+    page.set_default_timeout(180_000)
     SHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=PROJECTOR).new_page()
-            page.set_default_timeout(180_000)
-            yield page
-        finally:
-            browser.close()
+    yield page, request.getfixturevalue("server")
+    page.context.close()
 
 
 def hover_each_map(page, dataset, shot: str | None = None) -> None:
@@ -66,9 +61,10 @@ def type_selection(page, text: str) -> None:
     settle(page, 120)
 
 
-def test_hover_shows_the_image_and_a_typed_selection_is_ringed_on_all_three_maps(page, server):
+def test_hover_shows_the_image_and_a_typed_selection_is_ringed_on_all_three_maps(tab):
+    page, url = tab
     digits = load_dataset("digits")
-    page.goto(f"{server}/latent?dataset=digits&variant=deep_ae&code=2")
+    page.goto(f"{url}/latent?dataset=digits&variant=deep_ae&code=2")
     settle(page, 120)
     hover_each_map(page, digits, "map-hover")
     assert map_hover.ringed(page) == [[], [], []]
@@ -83,9 +79,10 @@ def test_hover_shows_the_image_and_a_typed_selection_is_ringed_on_all_three_maps
 
 @pytest.mark.skipif(not FASHION, reason="Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist)")
 @pytest.mark.parametrize("n_points", [500, 10_000])
-def test_fashion_maps_at_500_and_10000_points(page, server, n_points):
+def test_fashion_maps_at_500_and_10000_points(tab, n_points):
+    page, url = tab
     fashion = load_dataset("fashion-mnist")
-    page.goto(f"{server}/latent?dataset=fashion-mnist&variant=vae&code=16&points={n_points}")
+    page.goto(f"{url}/latent?dataset=fashion-mnist&variant=vae&code=16&points={n_points}")
     settle(page, 600)
     charts = map_hover.map_points(page, n=1)
     assert [c["count"] for c in charts] == [n_points] * 3
