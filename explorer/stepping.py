@@ -57,8 +57,11 @@ class Stepper:
         seed_everything(seed)  # as train() does, so the weights start where a whole run's start
         model = build(self.variant, config, input_shape=dataset.input_shape, n_classes=dataset.n_classes)
         self.trainer = Trainer(model, device=device, seed=seed)
-        with self._threads() as threads:
+        threads = ThreadChoice(self.trainer.device)  # the run keeps one; each click gets its own (_threads)
+        try:
             self.run, stages = self.trainer.begin(dataset, threads)
+        finally:
+            threads.restore()
         why_not = why_not_steppable(self.variant, stages)
         if why_not:
             raise ConfigError(why_not)
@@ -109,26 +112,14 @@ class Stepper:
     def step_batch(self) -> dict[str, float]:
         """Train on the next batch; closes the epoch (a history record) after its last batch. Returns the
         batch's loss terms."""
-        with self._threads() as threads:
-            self.run.threads = threads
-            self.model.train()
-            batch = self.order[self.cursor:self.cursor + self.run.batch_size]
-            terms = self.trainer.train_batch(self.stage, self.run, batch)
-            add_terms(self.sums, terms)
-            self.last_terms = epoch_means(terms, 1)
-            if not all(math.isfinite(value) for value in self.last_terms.values()):
-                raise ConfigError(f"batch {self.updates + 1}'s loss is not finite ({self.last_terms}); start again "
-                                  "with a smaller learning rate")
-            self.cursor += len(batch)
-            self.updates += 1
-            if self.cursor >= len(self.order):
-                self._end_epoch()
-        return self.last_terms
+        with self._threads():
+            return self._next_batch()
 
     def step_batches(self, count: int) -> None:
         """``count`` batches (at most :data:`MAX_BATCHES_PER_CLICK`), across an epoch's end if need be."""
-        for _ in range(min(count, MAX_BATCHES_PER_CLICK)):
-            self.step_batch()
+        with self._threads():
+            for _ in range(min(count, MAX_BATCHES_PER_CLICK)):
+                self._next_batch()
 
     def step_epoch(self) -> None:
         """The rest of this epoch (all of it when none has run); refused where an epoch is too long for a click."""
@@ -136,8 +127,24 @@ class Stepper:
             raise ConfigError(f"an epoch here is {len(self.run.fit_rows):,} images, too long to train on a click "
                               f"(at most {MAX_EPOCH_STEP_IMAGES:,}); step by batches, or train the whole model")
         epoch = self.epoch
-        while self.epoch == epoch:
-            self.step_batch()
+        with self._threads():
+            while self.epoch == epoch:
+                self._next_batch()
+
+    def _next_batch(self) -> dict[str, float]:
+        self.model.train()
+        batch = self.order[self.cursor:self.cursor + self.run.batch_size]
+        terms = self.trainer.train_batch(self.stage, self.run, batch)
+        add_terms(self.sums, terms)
+        self.last_terms = epoch_means(terms, 1)
+        if not all(math.isfinite(value) for value in self.last_terms.values()):
+            raise ConfigError(f"batch {self.updates + 1}'s loss is not finite ({self.last_terms}); start again "
+                              "with a smaller learning rate")
+        self.cursor += len(batch)
+        self.updates += 1
+        if self.cursor >= len(self.order):
+            self._end_epoch()
+        return self.last_terms
 
     def _end_epoch(self) -> None:
         self.trainer.record_epoch(self.stage.name, epoch_means(self.sums, self.n_batches), self.run, 0.0)
@@ -165,8 +172,9 @@ class Stepper:
 
     @contextmanager
     def _threads(self):
-        """torch's thread count chosen as a Trainer's is (:class:`ThreadChoice`), then put back."""
+        """torch's thread count chosen for one click as a Trainer's is (:class:`ThreadChoice`), then put back."""
         threads = ThreadChoice(self.trainer.device)
+        self.run.threads = threads
         try:
             yield threads
         finally:
