@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def check_model(folder: Path, manifest: dict, weights_sha256: str) -> None:
                               f"model's {weights_sha256[:12]}...); use the model it was built with, or rebuild it")
 
 
-def _names_hash(names: list[str], rows: list[int]) -> str:
+def _names_hash(names: Sequence[str], rows: np.ndarray) -> str:
     digest = hashlib.sha256()
     for row in rows:
         digest.update(names[row].encode("utf-8", "surrogateescape") + b"\n")

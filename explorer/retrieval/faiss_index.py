@@ -34,7 +34,7 @@ import numpy as np
 
 from explorer.errors import DataError, one_line
 from explorer.retrieval.base import Index, RecallProbe
-from explorer.threads import thread_count
+from explorer.threads import cores_busy, thread_count
 
 KINDS = ("flat", "ivf")
 INDEX_FILE = "index.faiss"
@@ -54,7 +54,11 @@ MIN_TRAIN = 65536        # ...and at least this many, for the product quantizer'
 MAX_SUBQUANTIZERS = 64   # parts of a code quantized apart: one per dimension up to 64-D
 K_FACTOR = 10            # the quantized scan's k x K_FACTOR best are re-ranked by exact distance
 ADD_BLOCK = 65536        # codes added at a time
-SMALL_WORK = 1 << 22     # multiply-adds under which a query batch runs on one OpenMP thread
+SMALL_WORK = 1 << 22     # multiply-adds under which an exact query batch runs on one OpenMP thread
+# Queries under which an IVF search runs on one thread: FAISS shares an IVF search out by query, and one
+# query on 2 threads took p50 4.7 / p95 13.0 ms where one thread took 0.95 / 1.25 ms (1M random codes,
+# nprobe 256; issue 15).
+IVF_SHARED_QUERIES = 16
 
 
 def omp_threads(threads: int):
@@ -73,6 +77,13 @@ class FaissIndex(Index):
         self.metric, self.kind, self.nprobe = metric, kind, nprobe
 
     def fit(self, codes) -> "FaissIndex":
+        # On one OpenMP thread when other processes fill the cores: OpenMP's threads wait for each other at
+        # every barrier, and training 976 cells on 2 busy cores took 21.3 s on 2 threads, 2.3 s on one
+        # (adding 200k codes 4.2 s and 2.0 s; issue 15).
+        with omp_threads(1) if cores_busy() else contextlib.nullcontext():
+            return self._fit(codes)
+
+    def _fit(self, codes) -> "FaissIndex":
         import faiss
         started = time.perf_counter()
         n, dim = codes.shape
@@ -123,9 +134,9 @@ class FaissIndex(Index):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = self._prepared(queries)
         k = min(k, len(self))
-        searched = len(self) * self.nprobe / self.nlist if self.kind == "ivf" else len(self)  # codes compared
-        work = len(queries) * searched * queries.shape[1]
-        with omp_threads(1) if work < SMALL_WORK else contextlib.nullcontext():
+        alone = len(queries) < IVF_SHARED_QUERIES if self.kind == "ivf" else len(queries) * len(self) * queries.shape[
+            1] < SMALL_WORK
+        with omp_threads(1) if alone else contextlib.nullcontext():
             scores, rows = self.index_.search(queries, k)
         if self.metric == "cosine":
             return rows, (1 - scores).astype(np.float32)
