@@ -57,6 +57,7 @@ class Figures:
     errors: list[str] = field(default_factory=list)
     idle_s: list[float] = field(default_factory=list)
     loaded_s: list[float] = field(default_factory=list)
+    trained_s: list[float] = field(default_factory=list)  # the part of loaded_s walked with a model trained here
     open_s: list[float] = field(default_factory=list)
     poll_s: list[float] = field(default_factory=list)
     queue_waits_s: list[float] = field(default_factory=list)
@@ -73,7 +74,7 @@ class Figures:
                 "interactions_loaded": len(self.loaded_s),
                 **{f"{name}_p{q}_ms": pct(values, q) for name, values in
                    (("idle", self.idle_s), ("loaded", self.loaded_s), ("open", self.open_s),
-                    ("poll", self.poll_s)) for q in (50, 95)},
+                    ("poll", self.poll_s), ("trained", self.trained_s)) for q in (50, 95)},
                 "queue_wait_s": sorted(self.queue_waits_s), "places_seen": self.places_seen,
                 "train_s": sorted(self.train_s), **self.rss_mib, **self.health}
 
@@ -85,6 +86,7 @@ class Watch(threading.Thread):
         super().__init__(name="classroom-watch", daemon=True)
         self.url, self.pid = f"http://127.0.0.1:{port}/_stcore/health", pid
         self.polls = self.failures = 0
+        self.started, self.events = time.perf_counter(), []  # (seconds since start, what): failures, phases
         self.slowest_s = self.peak_rss_mib = self.peak_workers_mib = 0.0
         self._done = threading.Event()
 
@@ -97,6 +99,8 @@ class Watch(threading.Thread):
             except OSError:
                 ok = False
             self.polls, self.failures = self.polls + 1, self.failures + (not ok)
+            if not ok:
+                self.mark("health timed out")
             self.slowest_s = max(self.slowest_s, time.perf_counter() - start)
             self.peak_rss_mib = max(self.peak_rss_mib, self.rss_mib())
             self.peak_workers_mib = max(self.peak_workers_mib, sum(map(rss_mib, descendants(self.pid))))
@@ -104,10 +108,14 @@ class Watch(threading.Thread):
     def rss_mib(self) -> float:
         return rss_mib(self.pid)
 
+    def mark(self, what: str) -> None:
+        self.events.append((round(time.perf_counter() - self.started, 1), what))
+
     def finish(self) -> dict[str, float]:
         self._done.set()
         self.join(HEALTH_TIMEOUT_S * 2)
-        return {"health_polls": self.polls, "health_failures": self.failures, "health_slowest_s": self.slowest_s}
+        return {"health_polls": self.polls, "health_failures": self.failures, "health_slowest_s": self.slowest_s,
+                "events": self.events}
 
 
 def rss_mib(pid: int) -> float:
@@ -184,7 +192,10 @@ async def student(port: int, index: int, figures: Figures, arrived: list, start:
         arrived.append(index)
         if index < figures.trainers:
             await train(session, figures, start, who)
-            await walk(session, figures, figures.loaded_s, rng, who)
+            first_looks = []  # every page's first look at a model of the trainer's own
+            await walk(session, figures, first_looks, rng, who)
+            figures.loaded_s += first_looks
+            figures.trained_s += first_looks
             trainers_active.remove(index)
         else:
             await start.wait()
@@ -207,14 +218,17 @@ async def _class(port: int, figures: Figures, watch: Watch) -> None:
         await walk(warm, figures, figures.idle_s, random.Random(round_), "idle", IDLE_THINK_S)
     await warm.close()
     figures.rss_mib["rss_idle_mib"] = watch.rss_mib()
+    watch.mark("class arrives")
     start, arrived, trainers_active = asyncio.Event(), [], list(range(figures.trainers))
     students = [asyncio.create_task(student(port, i, figures, arrived, start, trainers_active))
                 for i in range(figures.sessions)]
     while len(arrived) < figures.sessions and not any(task.done() for task in students):
         await asyncio.sleep(0.1)   # the whole class has its first page
     figures.rss_mib["rss_arrived_mib"] = watch.rss_mib()
+    watch.mark("all arrived; Train pressed")
     start.set()
     await asyncio.gather(*students)
+    watch.mark("class done")
 
 
 def measure(sessions: int = SESSIONS, log_path: str | None = None) -> Figures:
@@ -255,8 +269,10 @@ def describe(found: dict) -> list[Row]:
             f"{found['idle_p50_ms']:.0f} / {found['idle_p95_ms']:.0f} ms", f"{found['interactions_idle']} page visits"),
         Row(SECTION, f"{n} sessions: page interaction p50 / p95, loaded",
             f"{found['loaded_p50_ms']:.0f} / {found['loaded_p95_ms']:.0f} ms",
-            f"{found['interactions_loaded']} page visits; p95 {ratio:.1f}x idle (goal <= {GOAL_RATIO:.0f}x); first "
-            f"page on arrival p50 {found['open_p50_ms']:.0f} ms, p95 {found['open_p95_ms']:.0f} ms"),
+            f"{found['interactions_loaded']} page visits; p95 {ratio:.1f}x idle (goal <= {GOAL_RATIO:.0f}x); of them "
+            f"the trainers' walks with their new model p50 {found['trained_p50_ms']:.0f} ms, p95 "
+            f"{found['trained_p95_ms']:.0f} ms; first page on arrival p50 {found['open_p50_ms']:.0f} ms, p95 "
+            f"{found['open_p95_ms']:.0f} ms"),
         Row(SECTION, f"{n} sessions: queue wait, {found['trainers']} pressing Train at once",
             f"median {np.median(waits):.1f} s, max {max(waits):.1f} s",
             f"press to first progress, seen from the page (as often as it polls); press to model "
