@@ -70,6 +70,7 @@ def _flag(name: str) -> Param:
 # Per page (url path): its settings in the order a link writes them (a setting read after another may
 # depend on it: the level on the damage).
 PAGE_PARAMS: dict[str, tuple[Param, ...]] = {
+    "model": (_whole("replay", 0, INDEX_MAX),),   # the replay's epoch (explorer.replay); the page snaps it to a frame
     "latent": (_one_of("map", MAP_METHODS), _whole("points", 1, INDEX_MAX), _shipped_model("beside")),
     "traverse": (_whole("image", 0, INDEX_MAX), _whole("seed", 0, SEED_MAX), _whole("class", 0, CLASS_MAX),
                  _shipped_model("beside")),

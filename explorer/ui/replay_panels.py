@@ -15,7 +15,7 @@ from explorer.errors import ExplorerError
 from explorer.recipes import config_for
 from explorer.replay import fixed_map, kept_epoch, replay_figure
 from explorer.stepping import MAX_BATCHES_PER_CLICK, MAX_EPOCH_STEP_IMAGES, Stepper
-from explorer.ui import cache, state, widgets
+from explorer.ui import cache, lesson, state, widgets
 
 REPLAY_KEY = "replay.epoch"
 STEPPER_KEY = "stepper"
@@ -49,6 +49,7 @@ def _replay_frame(model_key: str) -> None:
                              help="0 is the map before training: the weights as they were drawn at random. The "
                                   "slider starts at the epoch whose weights the model kept (the best on the "
                                   "validation images).")
+    lesson.shows(replay=epoch)
     index = replay.frame(epoch)
     left, right = st.columns([3, 1])
     with right:
@@ -65,19 +66,21 @@ def _replay_frame(model_key: str) -> None:
 
 
 def _slider_value(model_key: str, epochs: list[int], kept: int | None) -> int:
-    """The slider's epoch: the one already chosen for this model, else the kept one (the map the model
-    has), else the last."""
+    """The slider's epoch: the one already chosen for this model, else the lesson link's (``replay=12``: the
+    last recorded epoch at or before it), else the kept one (the map the model has), else the last."""
     chosen = st.session_state.get(f"{REPLAY_KEY}.{model_key}")
-    return next(epoch for epoch in (chosen, kept, epochs[-1]) if epoch in epochs)
+    asked = lesson.setting("replay", None)
+    linked = None if asked is None else epochs[max(0, sum(epoch <= asked for epoch in epochs) - 1)]
+    return next(epoch for epoch in (chosen, linked, kept, epochs[-1]) if epoch in epochs)
 
 
 def step_tab(variant: str) -> None:
     """Step mode for ``variant`` on the session's dataset: a fresh model, trained a click at a time."""
     st.caption("Train a fresh model one batch at a time and watch the map and the reconstructions change. "
                "It starts from the settings the **Train** form starts from, so its first steps are the first "
-               f"batches of that training. An epoch per click where an epoch is at most {MAX_EPOCH_STEP_IMAGES:,} images; larger "
-               f"data steps by batches (up to {MAX_BATCHES_PER_CLICK} a click), as an epoch there takes tens of "
-               "seconds.")
+               "batches of that training. An epoch per click where an epoch is at most "
+               f"{MAX_EPOCH_STEP_IMAGES:,} images; larger data steps by batches (up to {MAX_BATCHES_PER_CLICK} a "
+               "click), as an epoch there takes tens of seconds.")
     _step_panel(variant)
 
 

@@ -101,3 +101,13 @@ def test_an_uploaded_checkpoint_brings_its_replay():
     current = at.session_state["current"]
     assert not at.exception and not at.error and current.variant == "deep_ae"
     assert slider(at).options[-1] == "200" and len(slider(at).options) == len(current.model.replay_.epochs)
+
+
+def test_a_lesson_link_opens_the_replay_at_an_epoch():
+    """``replay=6`` on the Model page: the last recorded epoch at or before 6 (digits deep_ae-2 keeps them all
+    early on), with the controls hidden under ``lesson=1``; the link written back carries it."""
+    at = model_page(replay="6", lesson="1")
+    replay = at.session_state["current"].model.replay_
+    assert not at.exception and not at.warning and slider(at).value == 6 and 6 in replay.epochs
+    assert at.session_state["lesson.shown"]["replay"] == 6
+    assert chart(at, "replay_map")["layout"]["title"]["text"].startswith(f"Epoch 6 of {replay.epochs[-1]}")
