@@ -91,6 +91,7 @@ def test_a_model_trained_here_carries_its_replay():
     assert slider(at).options == ["0", "1", "2", "3"] and slider(at).value == 3
 
 
+@pytest.mark.slow  # the zip and the bytes loaders are covered in tests/test_replay.py; this checks the page's hunk
 def test_an_uploaded_checkpoint_brings_its_replay():
     """The three files of a checkpoint folder uploaded together: the replay comes with the weights."""
     folder = Path(APP).parent / "pretrained" / "digits" / "deep_ae-2"
