@@ -44,6 +44,7 @@ def position_of(figure: dict, index: int) -> np.ndarray:
 def test_typed_indices_are_ringed_on_all_three_maps_and_the_rest_dimmed(open_page, small_models):
     at = open_page(small_models["vae"], PAGE)
     assert all(ringed(f)[0] == [] for f in figures(at))
+    assert {t["type"] for f in figures(at) for t in f["data"]} == {"scattergl"}  # every point drawn with WebGL
     assert all(t["marker"].get("opacity") == 0.8 for f in figures(at) for t in f["data"])
     at.text_input(key="latent.indices").set_value("42, 7, 300, 99999").run()  # 99999: no such test image
     assert not at.exception
@@ -54,6 +55,7 @@ def test_typed_indices_are_ringed_on_all_three_maps_and_the_rest_dimmed(open_pag
             indices, positions = ringed(figure)
             assert indices == [7, 42, 300], figure["layout"]["title"]["text"]
             np.testing.assert_allclose(positions, [position_of(figure, i) for i in indices], atol=1e-6)
+            assert {t["type"] for t in figure["data"]} == {"scattergl"}
             others = [t for t in figure["data"] if t.get("name") != "selected"]
             assert all(t["marker"]["opacity"] == SELECTION_DIMMED for t in others)
         at.run()
