@@ -21,7 +21,7 @@ MAPS = """() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly
 
 
 @pytest.fixture(scope="module")
-def page(browser, server):  # test_browser's fixtures: a missing chromium skips before a server starts
+def page(browser, server):  # noqa: F811  (test_browser's fixtures: a missing chromium skips before a server starts)
     SHOTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport=PROJECTOR)
     page = context.new_page()
