@@ -106,12 +106,7 @@ def browser_figures(hovers: int = HOVERS, repeats: int = BROWSER_REPEATS) -> dic
             started = time.perf_counter()
             page.goto(f"http://127.0.0.1:{port}/latent?" + "&".join(f"{k}={v}" for k, v in _query().items()))
             out = {"first_load_s": settle(page, started, "Latent space", 1800)[0], "first_load_bytes": sum(received)}
-            charts = map_hover.map_points(page, n=math.ceil(hovers / 3))
-            out["counts"] = [c["count"] for c in charts]
-            seen = [map_hover.hover(page, *charts[i % 3]["points"][i // 3][:2]) for i in range(hovers)]
-            out["hover_ms"] = percentiles([s["ms"] / 1e3 for s in seen])
-            out["hover_wall_ms"] = percentiles([s["wall_ms"] / 1e3 for s in seen])
-            out["hover_right"] = sum(s["index"] == s["plotly"] for s in seen)
+            out.update(_hovers(page, hovers))
             centres = map_hover.map_points(page, n=math.ceil(repeats / 3), margin=LASSO_HALF + 10)
             out["lasso"] = _timed(page, received, repeats, lambda i: (
                 functools.partial(_lasso, page, centres[i % 3]["points"][i // 3]), map_hover.rings_changed_js(),
@@ -128,6 +123,16 @@ def browser_figures(hovers: int = HOVERS, repeats: int = BROWSER_REPEATS) -> dic
         finally:
             browser.close()
             stop(server, None)
+
+
+def _hovers(page, hovers: int) -> dict:
+    """``hovers`` points hovered, taking the three maps in turn: latency on the page's clock and Playwright's."""
+    from benchmarks import map_hover
+    charts = map_hover.map_points(page, n=math.ceil(hovers / 3))
+    seen = [map_hover.hover(page, *charts[i % 3]["points"][i // 3][:2]) for i in range(hovers)]
+    return {"counts": [c["count"] for c in charts], "hover_ms": percentiles([s["ms"] / 1e3 for s in seen]),
+            "hover_wall_ms": percentiles([s["wall_ms"] / 1e3 for s in seen]),
+            "hover_right": sum(s["index"] == s["plotly"] for s in seen)}
 
 
 def _timed(page, received: list[int], repeats: int, interaction) -> dict:
