@@ -1,26 +1,32 @@
 """FAISS behind :class:`~explorer.retrieval.base.Index`: exact (``IndexFlat``) or approximate.
 
-The approximate index is ``IVF<cells>,PQ<K>x4fs,RFlat`` (FAISS's index_factory; its wiki, "Guidelines
-to choose an index"). IVF (Jégou et al., "Product quantization for nearest neighbor search", TPAMI 2011)
+The approximate index is ``IVF<cells>,PQ<K>x4fs,RFlat`` (FAISS's index_factory; its wiki, "Guidelines to
+choose an index"). IVF (Jégou et al., "Product quantization for nearest neighbor search", TPAMI 2011)
 splits the codes into ``nlist`` k-means cells and scans the ``nprobe`` cells nearest to a query. The
-scan compares 4-bit product-quantized codes, 32 at a time in SIMD registers (André et al., "Quicker
-ADC", TPAMI 2019: FAISS's "fast scan"), and the best ``k x K_FACTOR`` are re-ranked by their exact
-distance (``RFlat``). Its recall depends on ``nprobe`` alone (the re-ranking lost none at K_FACTOR 10),
-so the build measures recall@10 against exact search and takes the smallest ``nprobe`` that reaches
-:data:`TARGET_RECALL` with its margin: codes with clusters need few cells, codes with no structure
-many, and the fast scan keeps even those quick. Measured on 1M 30-D codes, one thread per query, 2 cores
-(issue 15; ``python -m benchmarks.retrieval``):
+scan compares 4-bit product-quantized codes, 32 at a time in SIMD registers (FAISS's "fast scan": André
+et al., "Cache locality is not enough", VLDB 2015, and "Quicker ADC", TPAMI 2019), and the best ``k x
+K_FACTOR`` are re-ranked by their exact distance (``RFlat``). Its recall depends on ``nprobe`` alone
+(K_FACTOR 10 re-ranked within 0.001 of 20), so the build measures recall@10 against exact search and
+takes the smallest ``nprobe`` that reaches :data:`TARGET_RECALL` with its margin: codes with clusters
+need few cells, codes with no structure many, and the fast scan keeps even those quick. Options measured
+on 1M 30-D codes before choosing (``python -m benchmarks.retrieval`` has the chosen one's figures), one
+thread per single query, 200 held-out queries, 2 cores shared with other work (issue 15):
 
-===============================  =====================  =========================  ==========
-index                            encoded (Fashion)      random (no structure)      build
-===============================  =====================  =========================  ==========
-IVF976,Flat (the last version)   nprobe 8: p95 0.63 ms  nprobe 256: p95 14.86 ms   40 s
-IVF4096,Flat                     --                     nprobe 512: 0.972, 3.05 ms 30 s
-IVF1024,PQ30x4fs,RFlat           nprobe 8: 0.982, 0.13  nprobe 256: 0.988, ~1.2 ms 17 s
-IVF4096,PQ30x4fs,RFlat           --                     nprobe 512: 0.972, 1.42 ms 44 s
-PQ30x4fs,RFlat (no cells)        0.992, 2.16 ms         0.997, p50 1.72 ms         10 s
-HNSW16, efConstruction 40        --                     efSearch 512: recall 0.90  266 s
-===============================  =====================  =========================  ==========
+============================  ==============================  ===================================  =======
+index                         encoded codes (Fashion)         random codes (no structure)          build
+============================  ==============================  ===================================  =======
+IVF976,Flat (the last one)    nprobe 8: 0.988, p95 0.63 ms    nprobe 256: 0.987, p95 14.9 ms       40 s
+IVF4096,Flat                  --                              nprobe 512: 0.972, p95 3.05 ms       30 s
+IVF4096,PQ30x4fs,RFlat        --                              nprobe 512: 0.972, p95 1.42 ms       44 s
+IVF1024,PQ30x4fs,RFlat        nprobe 8: 0.982, p95 0.13 ms    nprobe 256: 0.988, p50 0.95 ms       17 s
+PQ30x4fs,RFlat (no cells)     0.992, p95 2.16 ms              0.997, p50 1.72 ms                   10 s
+IVF1024,SQ8,RFlat             --                              nprobe 256: 0.988, p50 20 ms         21 s
+HNSW16, efConstruction 40     --                              efSearch 512: 0.90                   266 s
+============================  ==============================  ===================================  =======
+
+Recall@10 first, then latency. The 4-bit fast scan is what makes a quarter of the cells affordable;
+more cells cost build time without answering faster; HNSW is slow to build and misses 0.95 on codes
+without structure.
 """
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ import numpy as np
 
 from explorer.errors import DataError, one_line
 from explorer.retrieval.base import Index, RecallProbe
-from explorer.threads import cores_busy, thread_count
+from explorer.threads import thread_count
 
 KINDS = ("flat", "ivf")
 INDEX_FILE = "index.faiss"
@@ -77,10 +83,10 @@ class FaissIndex(Index):
         self.metric, self.kind, self.nprobe = metric, kind, nprobe
 
     def fit(self, codes) -> "FaissIndex":
-        # On one OpenMP thread when other processes fill the cores: OpenMP's threads wait for each other at
-        # every barrier, and training 976 cells on 2 busy cores took 21.3 s on 2 threads, 2.3 s on one
-        # (adding 200k codes 4.2 s and 2.0 s; issue 15).
-        with omp_threads(1) if cores_busy() else contextlib.nullcontext():
+        # On one OpenMP thread: OpenMP's threads wait for each other at every barrier, and on 2 cores shared
+        # with other work training 976 cells took 21.3 s on 2 threads and 2.3 s on one, adding 200k codes
+        # 4.2 s and 2.0 s, and a whole 1M build 31 s and 7.6 s (issue 15); one thread builds 1M in seconds.
+        with omp_threads(1):
             return self._fit(codes)
 
     def _fit(self, codes) -> "FaissIndex":
