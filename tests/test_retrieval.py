@@ -91,6 +91,20 @@ def test_faiss_ivf_reaches_its_recall_and_survives_save_and_load(tmp_path):
     assert len(index) == 20010
 
 
+def test_faiss_ivf_calibrates_more_cells_for_codes_without_structure():
+    clustered = np.random.default_rng(0).standard_normal((50, 16)) * 4
+    rng = np.random.default_rng(1)
+    codes = {"clusters": (clustered[rng.integers(0, 50, 20000)] + rng.standard_normal((20000, 16))).astype(np.float32),
+             "none": rng.standard_normal((20000, 16)).astype(np.float32)}
+    fitted = {kind: FaissIndex("euclidean", "ivf").fit(c) for kind, c in codes.items()}
+    assert all(index.recall_ >= 0.97 for index in fitted.values())  # each reaches the target with its margin
+    assert fitted["none"].nprobe >= 2 * fitted["clusters"].nprobe, {k: i.nprobe for k, i in fitted.items()}
+    queries = codes["none"][:30] + 0.01  # new queries near the codes: exact within the calibrated recall
+    exact = CodeIndex().fit(codes["none"]).search(queries, 10)[0]
+    found = fitted["none"].search(queries, 10)[0]
+    assert np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)]) >= 0.9
+
+
 def test_code_index_add_extends_the_rows():
     codes = np.random.default_rng(0).standard_normal((100, 3)).astype(np.float32)
     index = CodeIndex().fit(codes[:60])
