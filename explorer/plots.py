@@ -71,8 +71,9 @@ def loss_chart(history: list[dict]) -> go.Figure:
     figure.update_xaxes(dtick=max(1, round(len(epochs) / 8)), tick0=1)
     figure.update_yaxes(title_text="loss", row=1, col=1)
     figure.update_yaxes(title_text="error", row=2, col=1)
-    figure.update_layout(title="Training progress", height=420, margin=dict(l=10, r=10, t=70, b=10),
-                         legend=dict(orientation="h", y=-0.15))
+    # The legend hangs below the epoch axis's title (its top at -0.3 of the plot area), not over it.
+    figure.update_layout(title="Training progress", height=440, margin=dict(l=10, r=10, t=70, b=10),
+                         legend=dict(orientation="h", yanchor="top", y=-0.3))
     return figure
 
 

@@ -99,14 +99,14 @@ def figure(m: Map, shown: Shown, dataset, marks: list[tuple[str, np.ndarray, str
 
 
 @st.cache_resource(show_spinner=False, max_entries=48)
-def cached_figure(map_key: str, marks_key: str, _m: Map, _shown: Shown, _dataset, _marks) -> go.Figure:
-    """:func:`figure`, built once per map and marks (plotly validates every trace, which is slow);
-    never mutated after."""
+def cached_figure(map_key: str, title: str, marks_key: str, _m: Map, _shown: Shown, _dataset, _marks) -> go.Figure:
+    """:func:`figure`, built once per map, title (a map beside another model's names its model) and marks
+    (plotly validates every trace, which is slow); never mutated after."""
     return figure(_m, _shown, _dataset, _marks)
 
 
 @st.cache_resource(show_spinner=False, max_entries=48)
-def selected_figure(map_key: str, marks_key: str, selected_key: str, _figure: go.Figure, _m: Map, _shown: Shown,
+def selected_figure(map_key: str, title: str, marks_key: str, selected_key: str, _figure: go.Figure, _m: Map, _shown: Shown,
                     _selected: np.ndarray) -> go.Figure:
     """The cached figure with the ``_selected`` rows of the shown images ringed and the rest dimmed
     (:func:`explorer.plots.with_selection`: a few ms a map, where building it anew took ~0.1 s at 10,000
@@ -153,9 +153,9 @@ def map_row(all_maps: list[Map], shown: Shown, dataset, marks: list[list], decod
     selected_key = hashlib.sha1(selected.tobytes()).hexdigest()
     for column, m, mark, key in zip(map_columns(len(all_maps)), all_maps, marks, chart_keys(all_maps)):
         marks_key = ";".join(f"{name}:{point[0]:.9g},{point[1]:.9g}" for name, point, _ in mark)
-        chart = cached_figure(m.key, marks_key, m, shown, dataset, mark)
+        chart = cached_figure(m.key, m.title, marks_key, m, shown, dataset, mark)
         if len(selected):
-            chart = selected_figure(m.key, marks_key, selected_key, chart, m, shown, selected)
+            chart = selected_figure(m.key, m.title, marks_key, selected_key, chart, m, shown, selected)
         column.plotly_chart(chart, key=key,
                             on_select=functools.partial(_on_select, key, decodes and m.source == "codes"),
                             selection_mode=("points", "box", "lasso"))

@@ -53,7 +53,8 @@ def _replay_frame(model_key: str) -> None:
     index = replay.frame(epoch)
     left, right = st.columns([3, 1])
     with right:
-        st.metric("Epoch", f"{epoch} of {epochs[-1]}", help=None if kept is None else f"The model kept epoch {kept}.")
+        st.metric(f"Epoch (of {epochs[-1]})", epoch,  # the value alone: "136 of 200" is cut short at 1024 px
+                  help=None if kept is None else f"The model kept epoch {kept}.")
         st.metric("Test error", f"{float(replay.test_error[index]):.2f}",
                   delta=None if index == 0 else f"{float(replay.test_error[index] - replay.test_error[0]):+.2f}",
                   delta_color="inverse", help="Squared error per test image; the arrow: its change since epoch 0.")

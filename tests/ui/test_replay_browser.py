@@ -66,7 +66,7 @@ def test_the_replay_slider_changes_the_map(page):
     settle(page)
     fifth = drawn_map(page, "Epoch ")
     assert fifth["title"].startswith(f"Epoch 5 of {total}") and fifth["x"] not in (first["x"], last["x"])
-    assert re.search(rf"Epoch\s+5 of {total}\s+Test error\s+\d+\.\d\d", page.locator(MAIN).inner_text())
+    assert re.search(rf"Epoch \(of {total}\)\s+5\s+Test error\s+\d+\.\d\d", page.locator(MAIN).inner_text())
     picture(page, "replay-epoch-5", page.locator(MAIN).get_by_text("How the map organised itself", exact=False))
 
 
