@@ -120,6 +120,9 @@ class TrainedConfig(AutoencoderConfig):
     lr: float = param(2e-3, min=1e-6, max=10.0,
                       help="How big a step each update takes: too small learns slowly, too large makes the loss jump "
                            "or blow up.")
+    lr_schedule: str = param("plateau", choices=("plateau", "cosine"), label="learning-rate schedule",
+                             help="plateau: halve the rate when the validation error levels off; cosine: lower it "
+                                  "smoothly to a hundredth by the last epoch, for a run whose epochs are set.")
     keep_best: bool = param(True, label="keep the best epoch",
                             help="At the end, put back the weights of the epoch with the lowest error on the "
                                  "validation images (a tenth of the training images, held out), not the last "

@@ -15,10 +15,14 @@ from explorer.registry import make_config
 # 40 MB: deep_ae and dbn_ae keep the paper's 1000-500-250 stack at code 30 (Hinton & Salakhutdinov's
 # comparison); the other MLP variants use 512-256, which measured close at a fifth of the bytes.
 _MLP_512 = {"hidden": "512,256", "batch_size": 128, "epochs": 10}
+# deep_ae and dbn_ae: 30 epochs with the rate lowered along a cosine. deep_ae's 15 epochs at a constant
+# 2e-3 ended at 0.60x PCA-30 (validation 7.4, still falling); 30 cosine epochs reached validation 5.55
+# (0.45x), choosing by the validation images alone.
+_LONG_COSINE = {"epochs": 30, "lr_schedule": "cosine"}
 FASHION_OVERRIDES: dict[str, dict] = {
-    "deep_ae": {"batch_size": 128, "epochs": 15},
+    "deep_ae": {"batch_size": 128, **_LONG_COSINE},
     # The paper's minibatch of 100; fine-tuning Adam at the digits default 1e-2 stalled at 0.80x PCA-30.
-    "dbn_ae": {"batch_size": 100, "epochs": 15, "pretrain_epochs": 5, "lr": 2e-3},
+    "dbn_ae": {"batch_size": 100, "pretrain_epochs": 5, "lr": 2e-3, **_LONG_COSINE},
     "stacked_ae": {**_MLP_512, "epochs": 8, "pretrain_epochs": 3},
     "sparse_ae": _MLP_512, "contractive_ae": _MLP_512,
     # Masking noise (Vincent et al. 2008) at 0.1: the digits default 0.25 left the clean-input error at
@@ -33,9 +37,12 @@ FASHION_OVERRIDES: dict[str, dict] = {
     "conv_ae": {"batch_size": 128, "epochs": 10}, "lstm_ae": {"batch_size": 128, "epochs": 10},
     "ae": {"batch_size": 128, "epochs": 10}, "rbm": {"epochs": 5},
 }
-# The 2-D map models: H&S Fig. 3's 2-D code, with a half-width stack to stay within the size budget.
+# The 2-D map models: H&S Fig. 3's 2-D code, with a half-width stack to stay within the size budget. They
+# keep the 15 constant-rate epochs they were measured and shipped with (their training replays are the
+# Model page's lesson); the cosine schedule above was measured at code 30 only.
 FASHION_MAP_VARIANTS = ("deep_ae", "vae", "cvae", "aae", "dbn_ae")
-FASHION_MAP_OVERRIDES: dict[str, dict] = {"deep_ae": {"hidden": "500,250,125"}, "dbn_ae": {"hidden": "500,250,125"}}
+_MAP_STACK = {"hidden": "500,250,125", "epochs": 15, "lr_schedule": "plateau"}
+FASHION_MAP_OVERRIDES: dict[str, dict] = {"deep_ae": _MAP_STACK, "dbn_ae": _MAP_STACK}
 
 GREY_28 = "28x28 grey"
 TUNED_TRAIN_SIZE = {GREY_28: 60_000}  # the tuned epoch counts are for this many training images

@@ -12,11 +12,15 @@ model they build) and gives four rules:
 - a slow rise, treated like a divergence: the validation error grew in each of the last
   :data:`RISE_EPOCHS` epochs and ends :data:`RISE_MARGIN` above the best; training stops and keeps
   the best weights;
-- a step size that cannot drift: after the stage's first quarter, when the validation error has not
+- a step size that cannot drift (``lr_schedule="plateau"``, the default): after the stage's first quarter, when the validation error has not
   improved for a tenth of its epochs (at least :data:`PLATEAU_EPOCHS`), the stage's learning rates halve
   (torch's ReduceLROnPlateau), down to a sixteenth, so a rate tuned on other data settles instead of
   bouncing (the issue's dbn_ae fine-tuning on unseen digits, whose training loss rose from 124 to 143
-  at a constant rate).
+  at a constant rate);
+- or, for a run whose length is set (``lr_schedule="cosine"``), the rates lowered along a half cosine to a
+  :data:`ANNEAL_FLOOR`-th by the last epoch (Loshchilov & Hutter, SGDR, ICLR 2017, without restarts): the
+  large early steps make progress and the small late ones settle, which a constant rate that only halves on a
+  plateau does not do within a fixed number of epochs.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ PLATEAU_SHARE = 10   # ... and a tenth of the stage: digits' 200 epochs score 14
 PLATEAU_WARMUP = 4   # not in the first quarter of the stage: lstm_ae outputs the mean image for its first ~30
                      # digits epochs before it uses the code, and halving its rate there cost 25% at code 2
 PLATEAU_FLOOR = 16   # the rate never falls below its start / 16
+ANNEAL_FLOOR = 100   # a cosine schedule ends at its start / 100
 
 
 @dataclass
@@ -118,3 +123,34 @@ class PlateauSchedule:
         if not now or now[0] >= self.start[0]:
             return ""
         return f"learning rate lowered from {self.start[0]:.2g} to {now[0]:.2g} as the validation error levelled off"
+
+
+class CosineSchedule:
+    """Lowers ``optimizers``' learning rates along a half cosine over the stage's ``epochs``, from where
+    they start to a :data:`ANNEAL_FLOOR`-th (torch's CosineAnnealingLR, stepped once an epoch)."""
+
+    def __init__(self, optimizers, epochs: int):
+        from torch.optim.lr_scheduler import CosineAnnealingLR
+        self.optimizers = list(optimizers)
+        self.start = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
+        self.schedules = [CosineAnnealingLR(optimizer, T_max=epochs,
+                                            eta_min=min(group["lr"] for group in optimizer.param_groups) / ANNEAL_FLOOR)
+                          for optimizer in self.optimizers]
+
+    def step(self, validation_error: float) -> None:
+        for schedule in self.schedules:
+            schedule.step()
+
+    def summary(self) -> str:
+        now = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
+        if not now or now[0] >= self.start[0]:
+            return ""
+        return f"learning rate lowered along a cosine from {self.start[0]:.2g} to {now[0]:.2g}"
+
+
+SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule}
+
+
+def schedule_for(config, optimizers, epochs: int) -> PlateauSchedule | CosineSchedule:
+    """The learning-rate schedule ``config.lr_schedule`` names, for a stage of ``epochs`` epochs."""
+    return SCHEDULES[getattr(config, "lr_schedule", "plateau")](optimizers, epochs)

@@ -26,7 +26,7 @@ from explorer.distributed import World, current, data_parallel, mean_over_ranks,
 from explorer.devices import autocast, resolve_device
 from explorer.errors import ConfigError
 from explorer.registry import build, variant_of
-from explorer.selection import EpochSelection, PlateauSchedule, Verdict
+from explorer.selection import EpochSelection, Verdict, schedule_for
 from explorer.tensors import INFERENCE_BATCH, as_tensor
 from explorer.threads import ThreadChoice
 from explorer.variants.base import Autoencoder
@@ -191,7 +191,7 @@ class Trainer:
         if whole_model and len(run.x_val) and stage.epochs:
             selection = EpochSelection(self.model, stage.name, len(self.history), self._validation_error(run),
                                        patience=getattr(self.model.config, "patience", 0))
-            schedule = PlateauSchedule(stage.optimizers, stage.epochs)
+            schedule = schedule_for(self.model.config, stage.optimizers, stage.epochs)
         for _ in range(stage.epochs):
             verdict = self._epoch(stage, run, selection)
             if self.status != "running" or verdict.stop:

@@ -95,6 +95,6 @@ def test_report_and_gallery_train_alike_and_epochs_scale_reaches_tuned_epochs():
     assert recipes.config_for("deep_ae", grey_8, 1437, 8).epochs == 200  # digits: the defaults
     # chosen by shape, not name: half the images, twice the epochs (as many updates), same widths
     smaller = recipes.config_for("dbn_ae", grey_28, 30_000, 30)
-    assert smaller.epochs == 30 and smaller.pretrain_epochs == 10 and smaller.lr == 2e-3
+    assert smaller.epochs == 60 and smaller.pretrain_epochs == 10 and smaller.lr == 2e-3
     tiny = recipes.config_for("dbn_ae", grey_28, 12, 30)  # a dozen images: as many updates would be 75,000 epochs
     assert tiny.epochs == tiny.pretrain_epochs == 10_000  # the field's bound

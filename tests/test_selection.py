@@ -8,7 +8,8 @@ import torch
 from explorer.data import ImageDataset
 from explorer.data.dataset import MIN_VALIDATION, validation_split
 from explorer.registry import get_variant, make_config
-from explorer.selection import PLATEAU_EPOCHS, RISE_EPOCHS, EpochSelection, PlateauSchedule
+from explorer.selection import (ANNEAL_FLOOR, PLATEAU_EPOCHS, RISE_EPOCHS, CosineSchedule, EpochSelection,
+                                PlateauSchedule)
 from explorer.training import Callback, train
 
 
@@ -154,3 +155,22 @@ def test_the_trainer_halves_the_rate_at_each_plateau(digits):
     # 16 epochs: the schedule starts after 4; spoiled from epoch 4 on, no epoch beats the 5th by much
     trainer = train(digits, make_config("ae", epochs=16, lr=1e-5), device="cpu", callbacks=[Spoil(start=4)])
     assert "learning rate lowered from 1e-05 to" in trainer.message
+
+
+def test_cosine_schedule_lowers_the_rate_smoothly_to_a_hundredth_at_the_last_epoch():
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.2)
+    schedule = CosineSchedule([optimizer], epochs=10)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for error in [5.0, 4, 3, 3, 3, 3, 3, 3, 3, 3]:  # the validation error does not steer it
+        schedule.step(error)
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert all(b < a for a, b in zip(rates, rates[1:]))
+    assert rates[5] == pytest.approx((0.2 + 0.2 / ANNEAL_FLOOR) / 2)  # half way down at half way
+    assert rates[-1] == pytest.approx(0.2 / ANNEAL_FLOOR)
+    assert schedule.summary() == "learning rate lowered along a cosine from 0.2 to 0.002"
+
+
+def test_the_trainer_follows_the_configured_schedule(digits):
+    config = make_config("ae", epochs=4, lr=1e-3, lr_schedule="cosine")
+    trainer = train(digits, config, device="cpu")
+    assert "learning rate lowered along a cosine from 0.001 to 1e-05" in trainer.message

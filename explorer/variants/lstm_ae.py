@@ -29,6 +29,9 @@ class LSTMAEConfig(BackpropConfig):
     # code; 5e-3 halves that plateau and ends at about the same error (0.74 against 0.72 at K = 8).
     lr: float = inherit(TrainedConfig, "lr", 5e-3)
     hidden_size: int = param(64, min=1, max=4096, help="State size of the encoder and decoder LSTMs.")
+    bidirectional: bool = param(False, label="read both ways",
+                                help="A second encoder LSTM reads the rows bottom to top, and the code is made from "
+                                     "both last states, so the first rows are as near the code as the last ones.")
 
 
 @register("lstm_ae", config=LSTMAEConfig,
@@ -40,8 +43,9 @@ class LSTMAE(Autoencoder):
         super().__init__(config, input_shape, n_classes)
         c, h, w = input_shape
         self.n_steps, self.n_features = h, c * w  # T, F
-        self.encoder = nn.LSTM(self.n_features, config.hidden_size, batch_first=True)
-        self.to_code = nn.Linear(config.hidden_size, config.latent_dim)
+        self.encoder = nn.LSTM(self.n_features, config.hidden_size, batch_first=True,
+                               bidirectional=config.bidirectional)
+        self.to_code = nn.Linear(config.hidden_size * (2 if config.bidirectional else 1), config.latent_dim)
         self.decoder = nn.LSTM(config.latent_dim, config.hidden_size, batch_first=True)
         self.readout = nn.Linear(config.hidden_size, self.n_features)
 
@@ -52,8 +56,8 @@ class LSTMAE(Autoencoder):
         return x.permute(0, 2, 1, 3).flatten(2)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        _, (last_hidden, _) = self.encoder(self.to_sequence(x))  # (1, B, hidden)
-        return self.to_code(last_hidden[0])                      # (B, K)
+        _, (last_hidden, _) = self.encoder(self.to_sequence(x))  # (directions, B, hidden)
+        return self.to_code(last_hidden.permute(1, 0, 2).flatten(1))  # (B, directions * hidden) -> (B, K)
 
     def decode_sequence(self, z: Tensor) -> Tensor:
         """(B, K) -> (B, T, F) logits, the code fed at each of the T steps."""
