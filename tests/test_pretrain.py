@@ -93,6 +93,8 @@ def test_report_and_gallery_train_alike_and_epochs_scale_reaches_tuned_epochs():
     assert halved.epochs == 2 and halved.hidden == "512"
     assert recipes.config_for("deep_ae", grey_28, 60_000, 2).hidden == "500,250,125"  # the 2-D map model
     assert recipes.config_for("deep_ae", grey_8, 1437, 8).epochs == 200  # digits: the defaults
+    assert recipes.config_for("lstm_ae", grey_28, 60_000, 30).bidirectional
+    assert not recipes.config_for("lstm_ae", grey_8, 1437, 8).bidirectional
     # chosen by shape, not name: half the images, twice the epochs (as many updates), same widths
     smaller = recipes.config_for("dbn_ae", grey_28, 30_000, 30)
     assert smaller.epochs == 60 and smaller.pretrain_epochs == 10 and smaller.lr == 2e-3
