@@ -95,8 +95,9 @@ WHY_ABOVE_PCA = {
            "its reconstruction is one up-down pass through the hidden units' probabilities with the same weights "
            "both ways; the deep autoencoder of Hinton & Salakhutdinov 2006 needs backpropagation after the RBMs "
            "for that reason (dbn_ae here)",
-    "lstm_ae": "it reads an image one row at a time and must carry all 28 rows through one LSTM state before "
-               "the code, and unroll them back from it; an MLP sees every pixel at once",
+    "lstm_ae": "it reads an image one row at a time and must carry every row through one LSTM state before "
+               "the code, and unroll them back from it, while an MLP sees every pixel at once; reading both ways "
+               "(bidirectional, as the 28x28 recipe does) brings the first rows as near the code as the last",
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import torch
 
 from explorer.checkpoint import dataset_record, save
 from explorer.errors import DataError, ExplorerError
-from explorer.projection import make_projector
+from explorer.projection import WARMUP_DELAY_S, make_projector
 from explorer.training import Callback, train
 
 if TYPE_CHECKING:
@@ -48,6 +49,25 @@ def context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["__main__", "explorer.worker", "torch._dynamo"])
     return ctx
+
+
+def start_fork_server_in_background(delay_s: float = WARMUP_DELAY_S) -> threading.Thread:
+    """Start the fork server ``delay_s`` after the caller (the first page view), in a daemon thread, so a
+    fresh server's first training does not wait while the fork server imports torch (seconds; longer
+    while the first pages draw, which the delay keeps it off)."""
+    def start() -> None:
+        time.sleep(delay_s)
+        child = context().Process(target=_ready, name="fork-server-ready", daemon=True)
+        child.start()  # the server answers once its preloads are imported: the first fork waits for them
+        child.join()
+
+    thread = threading.Thread(target=start, name="fork-server-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def _ready() -> None:
+    """A child that does nothing: forking it proves the fork server ready."""
 
 
 def child_threads(slots: int, cores: int | None = None) -> int:

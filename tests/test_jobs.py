@@ -98,3 +98,14 @@ def test_a_named_dataset_is_read_again_by_name_and_checked(digits, tmp_path):
 @pytest.mark.parametrize("cores, slots, threads", [(1, 1, 1), (2, 1, 1), (4, 2, 1), (8, 2, 3), (16, 2, 7)])
 def test_a_child_leaves_the_server_a_core(cores, slots, threads):
     assert worker.child_threads(slots, cores) == threads
+
+
+def test_the_fork_server_started_ahead_is_ready_when_its_thread_ends(tiny_dataset):
+    from multiprocessing import forkserver
+    worker.start_fork_server_in_background(delay_s=0).join(timeout=120)
+    pid = forkserver._forkserver._forkserver_pid
+    assert pid is not None and os.waitpid(pid, os.WNOHANG) == (0, 0)  # started, and still running
+    job = TrainingJob(tiny_dataset, tiny_config("ae", 2, epochs=1)).start()
+    job.join(timeout=120)
+    assert job.snapshot.status == "finished"
+    assert forkserver._forkserver._forkserver_pid == pid  # the job's child came from that server

@@ -1,6 +1,8 @@
 """The validation split and the rules it drives: keep the best epoch, early stopping, the slow-rise stop."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -164,7 +166,7 @@ def test_cosine_schedule_lowers_the_rate_smoothly_to_a_hundredth_at_the_last_epo
     for error in [5.0, 4, 3, 3, 3, 3, 3, 3, 3, 3]:  # the validation error does not steer it
         schedule.step(error)
         rates.append(optimizer.param_groups[0]["lr"])
-    assert all(b < a for a, b in zip(rates, rates[1:]))
+    assert all(b < a for a, b in itertools.pairwise(rates))
     assert rates[5] == pytest.approx((0.2 + 0.2 / ANNEAL_FLOOR) / 2)  # half way down at half way
     assert rates[-1] == pytest.approx(0.2 / ANNEAL_FLOOR)
     assert schedule.summary() == "learning rate lowered along a cosine from 0.2 to 0.002"

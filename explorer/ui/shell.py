@@ -56,8 +56,17 @@ def frame(page) -> None:
 def after_page(page) -> None:
     """After ``page`` has drawn: its lesson link from what it showed; encode the model on screen's splits
     in the background for the next pages, and once per process (its import of umap competes for the GIL)
-    compile UMAP's numba code while the user looks around."""
+    compile UMAP's numba code and start the training fork server while the user looks around."""
     if page.url_path in {path for *_, path in PAGES}:
         lesson.link_button(page.url_path)
     state.encode_in_background()
     maps.start_umap_warmup()
+    start_fork_server()
+
+
+@st.cache_resource(show_spinner=False)
+def start_fork_server():
+    """Once per server process, a few seconds after the first page view: the training fork server
+    (:func:`explorer.worker.start_fork_server_in_background`), so the first Train press does not wait for it."""
+    from explorer import worker  # imports torch: after the first page has drawn
+    return worker.start_fork_server_in_background()
