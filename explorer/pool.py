@@ -6,32 +6,27 @@ machine each run at about half speed while the pages of every other session craw
 finishes the first job sooner and leaves the second no later. A job is any object with a ``run()`` that
 returns when it is done; the pool starts it in its own daemon thread once a slot is free.
 
-A slot's thread is a daemon, so a server can exit while a model trains. But a daemon thread that is still
-ending when the interpreter finalizes is stopped as it next takes the GIL (pthread_exit), and if that happens
-inside torch freeing the last reference to a finished job's model (a tensor's dealloc gives the GIL up and
-takes it back), the forced unwind meets torch's C++ frames and the process aborts ("terminate called without
-an active exception", seen at the end of test runs). So at exit every pool waits a moment for its slot
-threads to end (:data:`EXIT_WAIT_S`): one that has finished its job ends in milliseconds.
+A slot's thread is a daemon, so a server can exit while a model trains; the interpreter still waits a
+moment at exit for one that is ending (:mod:`explorer.background`).
 
 The pool keeps no names and lists no jobs: a session asks only about the job it holds (its place in the
 queue, cancel, its wait), so nobody can see or stop another session's job through it.
 """
 from __future__ import annotations
 
-import atexit
+import functools
 import os
 import threading
 import time
-import weakref
 from collections import deque
 from typing import Protocol
 
+from explorer import background
 from explorer.errors import ConfigError
 
 SLOTS_VARIABLE = "EXPLORER_TRAINING_SLOTS"
 MAX_SLOTS = 64
 WAITS_KEPT = 1000  # queue waits remembered (the newest), for a look at how long jobs wait
-EXIT_WAIT_S = 2.0  # per pool at exit: a slot still training is left to end with the process
 
 
 class Runnable(Protocol):
@@ -67,8 +62,6 @@ class TrainingPool:
         self._lock = threading.Lock()
         self._waiting: deque[tuple[Runnable, float]] = deque()  # (job, queued at)
         self._running: set[int] = set()                          # id() of running jobs
-        self._threads: list[threading.Thread] = []              # the slots' threads, pruned as they end
-        _pools.add(self)
 
     def submit(self, job: Runnable) -> None:
         """Queue ``job``; it starts at once when a slot is free."""
@@ -106,9 +99,7 @@ class TrainingPool:
             self.waits.append(time.perf_counter() - queued_at)
             self._running.add(id(job))
             self.peak_running = max(self.peak_running, len(self._running))
-            thread = threading.Thread(target=self._run, args=(job,), name="training-slot", daemon=True)
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-            thread.start()
+            background.start(functools.partial(self._run, job), name="training-slot")
 
     def _run(self, job: Runnable) -> None:
         try:
@@ -117,25 +108,6 @@ class TrainingPool:
             with self._lock:
                 self._running.discard(id(job))
                 self._start_waiting()
-
-
-    def join_threads(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds in all for the slots' threads to end."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
-_pools: weakref.WeakSet[TrainingPool] = weakref.WeakSet()
-
-
-@atexit.register
-def _join_slot_threads() -> None:
-    """Run by the interpreter at exit, before it finalizes (see the module's docstring)."""
-    for pool in list(_pools):
-        pool.join_threads(EXIT_WAIT_S)
 
 
 _shared: dict[str, TrainingPool] = {}

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer import background
 from explorer.errors import ConfigError, DataError
 from explorer.search import CodeIndex
 
@@ -397,9 +398,9 @@ def warm_umap_in_background(n_points: int = 64, delay_s: float = WARMUP_DELAY_S)
 
     def warm() -> None:
         time.sleep(delay_s)
+        if background.exiting():
+            return
         points = np.random.default_rng(0).normal(size=(n_points, 8)).astype(np.float32)
         UMAPProjector(n_neighbors=5).fit(points)
 
-    thread = threading.Thread(target=warm, name="umap-warmup", daemon=True)
-    thread.start()
-    return thread
+    return background.start(warm, name="umap-warmup")

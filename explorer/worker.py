@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from explorer import background
 from explorer.checkpoint import dataset_record, save
 from explorer.errors import DataError, ExplorerError
 from explorer.projection import WARMUP_DELAY_S, make_projector
@@ -57,13 +58,13 @@ def start_fork_server_in_background(delay_s: float = WARMUP_DELAY_S) -> threadin
     while the first pages draw, which the delay keeps it off)."""
     def start() -> None:
         time.sleep(delay_s)
+        if background.exiting():
+            return
         child = context().Process(target=_ready, name="fork-server-ready", daemon=True)
         child.start()  # the server answers once its preloads are imported: the first fork waits for them
         child.join()
 
-    thread = threading.Thread(target=start, name="fork-server-start", daemon=True)
-    thread.start()
-    return thread
+    return background.start(start, name="fork-server-start")
 
 
 def _ready() -> None:
