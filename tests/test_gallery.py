@@ -82,16 +82,19 @@ def test_digits_quality_measured_now():
 
 @needs_fashion
 def test_fashion_quality_measured_now():
-    """The gallery's quality list on Fashion-MNIST, measured on the data: PCA-30 as published, the best
-    model under 0.6x PCA, the H&S stack and conv_ae under 0.8x, codes beating pixels at retrieval."""
+    """The gallery's quality goals on Fashion-MNIST (issue 13), measured on the data: PCA-30 as published;
+    the best model that reconstructs from its code alone at 0.45x PCA-30 or better; the H&S deep
+    autoencoder, with and without RBM pretraining, at 0.5x; lstm_ae at 0.8x; codes beating pixels at
+    retrieval for at least 9 variants."""
     fashion = {e.path.name: measured("fashion-mnist", e.path.name) for e in SHIPPED
                if e.dataset == "fashion-mnist" and e.latent_dim > 2}
     assert fashion["deep_ae-30"]["pca_sq_err_per_image"] == pytest.approx(12.24, abs=0.01)
-    assert min(m["ratio_to_pca"] for m in fashion.values()) <= 0.6
-    for folder in ("deep_ae-30", "dbn_ae-30", "conv_ae-30"):
-        assert fashion[folder]["ratio_to_pca"] <= 0.8, folder
+    code_only = {name: m for name, m in fashion.items() if not m["side_information"]}
+    assert min(m["ratio_to_pca"] for m in code_only.values()) <= 0.45
+    for folder, most in (("deep_ae-30", 0.5), ("dbn_ae-30", 0.5), ("lstm_ae-30", 0.8), ("conv_ae-30", 0.8)):
+        assert fashion[folder]["ratio_to_pca"] <= most, folder
     retrieval = [name for name, m in fashion.items() if m["precision_at_10"] >= m["precision_at_10_pixels"]]
-    assert len(retrieval) >= 3, retrieval
+    assert len(retrieval) >= 9, retrieval
 
 
 def shipped_map_cases():
