@@ -77,5 +77,6 @@ class SplitCodes:
         for start in range(0, len(x), CHUNK):
             if background.exiting():
                 raise RuntimeError("the server is exiting: encoding stopped")
-            chunks.append(self.model.encode_array(x[start:start + CHUNK], None if y is None else y[start:start + CHUNK]))
+            rows = slice(start, start + CHUNK)
+            chunks.append(self.model.encode_array(x[rows], None if y is None else y[rows]))
         return np.concatenate(chunks) if chunks else self.model.encode_array(x, y)

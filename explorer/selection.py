@@ -12,8 +12,9 @@ model they build) and gives four rules:
 - a slow rise, treated like a divergence: the validation error grew in each of the last
   :data:`RISE_EPOCHS` epochs and ends :data:`RISE_MARGIN` above the best; training stops and keeps
   the best weights;
-- a step size that cannot drift (``lr_schedule="plateau"``, the default): after the stage's first quarter, when the validation error has not
-  improved for a tenth of its epochs (at least :data:`PLATEAU_EPOCHS`), the stage's learning rates halve
+- a step size that cannot drift (``lr_schedule="plateau"``, the default): after the stage's first
+  quarter, when the validation error has not improved for a tenth of its epochs (at least
+  :data:`PLATEAU_EPOCHS`), the stage's learning rates halve
   (torch's ReduceLROnPlateau), down to a sixteenth, so a rate tuned on other data settles instead of
   bouncing (the issue's dbn_ae fine-tuning on unseen digits, whose training loss rose from 124 to 143
   at a constant rate);

@@ -7,6 +7,8 @@ LSTM unrolls T steps with z as its input at every step (as Cho et al. 2014 feed 
 starting from a zero state; a linear readout turns each step's hidden state into F logits.
 Feeding z at every step, rather than only as the decoder's initial state as Srivastava et al. do,
 keeps the code in reach at the last rows: they need not read it from a state updated T times.
+With ``bidirectional`` a second encoder LSTM reads the steps from T to 1, and the code is made from both
+last states (B, 2 * hidden): read one way, step 1 reaches the code through T - 1 updates of the state.
 
 Sequences that are not images: build the model for input_shape (1, T, F) and pass (N, 1, T, F)
 arrays as the dataset, or call ``encode`` directly on a (B, T, F) tensor; ``decode`` returns
