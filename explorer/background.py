@@ -25,9 +25,16 @@ _exiting = threading.Event()
 _threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
-def start(target: Callable[[], None], name: str) -> threading.Thread:
-    """Start ``target`` in a daemon thread that the interpreter waits for at exit (see the module)."""
-    thread = threading.Thread(target=target, name=name, daemon=True)
+def start(target: Callable[[], None], name: str, delay_s: float = 0.0) -> threading.Thread:
+    """Start ``target`` in a daemon thread that the interpreter waits for at exit (see the module); with
+    ``delay_s``, the thread waits that long first (a warm-up kept off the first page's drawing) and skips
+    ``target`` if the interpreter began exiting meanwhile."""
+    def run() -> None:
+        if delay_s and _exiting.wait(delay_s):
+            return
+        target()
+
+    thread = threading.Thread(target=run if delay_s else target, name=name, daemon=True)
     _threads.add(thread)
     thread.start()
     return thread

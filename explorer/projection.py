@@ -397,10 +397,7 @@ def warm_umap_in_background(n_points: int = 64, delay_s: float = WARMUP_DELAY_S)
         importlib.import_module(name)
 
     def warm() -> None:
-        time.sleep(delay_s)
-        if background.exiting():
-            return
         points = np.random.default_rng(0).normal(size=(n_points, 8)).astype(np.float32)
         UMAPProjector(n_neighbors=5).fit(points)
 
-    return background.start(warm, name="umap-warmup")
+    return background.start(warm, name="umap-warmup", delay_s=delay_s)

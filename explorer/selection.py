@@ -97,15 +97,32 @@ class EpochSelection:
                 f"epoch {self.last_epoch} ended at {self.errors[-1][1]:.3g})")
 
 
-class PlateauSchedule:
+class RateSchedule:
+    """What both schedules share: the rates they started from (``start``) and the sentence :meth:`summary`."""
+    HOW = ""  # the sentence, with {start} and {now}
+
+    def __init__(self, optimizers):
+        self.optimizers = list(optimizers)
+        self.start = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
+
+    def summary(self) -> str:
+        """A sentence if the rates were lowered (:attr:`HOW`), else ""."""
+        now = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
+        if not now or now[0] >= self.start[0]:
+            return ""
+        return self.HOW.format(start=self.start[0], now=now[0])
+
+
+class PlateauSchedule(RateSchedule):
     """Halves ``optimizers``' learning rates after a tenth of the stage's ``epochs`` (at least
     :data:`PLATEAU_EPOCHS`) without a new best validation error, never below a :data:`PLATEAU_FLOOR`-th of
     where they started, and never in the stage's first quarter."""
+    HOW = "learning rate lowered from {start:.2g} to {now:.2g} as the validation error levelled off"
 
     def __init__(self, optimizers, epochs: int):
         from torch.optim.lr_scheduler import ReduceLROnPlateau
-        self.optimizers, self.warmup, self.seen = list(optimizers), epochs // PLATEAU_WARMUP, 0
-        self.start = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
+        super().__init__(optimizers)
+        self.warmup, self.seen = epochs // PLATEAU_WARMUP, 0
         patience = max(PLATEAU_EPOCHS, epochs // PLATEAU_SHARE)
         self.schedules = [ReduceLROnPlateau(optimizer, factor=0.5, patience=patience,
                                             min_lr=[group["lr"] / PLATEAU_FLOOR for group in optimizer.param_groups])
@@ -118,22 +135,15 @@ class PlateauSchedule:
         for schedule in self.schedules:
             schedule.step(validation_error)
 
-    def summary(self) -> str:
-        """A sentence if the rates were lowered, else ""."""
-        now = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
-        if not now or now[0] >= self.start[0]:
-            return ""
-        return f"learning rate lowered from {self.start[0]:.2g} to {now[0]:.2g} as the validation error levelled off"
 
-
-class CosineSchedule:
+class CosineSchedule(RateSchedule):
     """Lowers ``optimizers``' learning rates along a half cosine over the stage's ``epochs``, from where
     they start to a :data:`ANNEAL_FLOOR`-th (torch's CosineAnnealingLR, stepped once an epoch)."""
+    HOW = "learning rate lowered along a cosine from {start:.2g} to {now:.2g}"
 
     def __init__(self, optimizers, epochs: int):
         from torch.optim.lr_scheduler import CosineAnnealingLR
-        self.optimizers = list(optimizers)
-        self.start = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
+        super().__init__(optimizers)
         self.schedules = [CosineAnnealingLR(optimizer, T_max=epochs,
                                             eta_min=min(group["lr"] for group in optimizer.param_groups) / ANNEAL_FLOOR)
                           for optimizer in self.optimizers]
@@ -142,16 +152,10 @@ class CosineSchedule:
         for schedule in self.schedules:
             schedule.step()
 
-    def summary(self) -> str:
-        now = [group["lr"] for optimizer in self.optimizers for group in optimizer.param_groups]
-        if not now or now[0] >= self.start[0]:
-            return ""
-        return f"learning rate lowered along a cosine from {self.start[0]:.2g} to {now[0]:.2g}"
-
 
 SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule}
 
 
-def schedule_for(config, optimizers, epochs: int) -> PlateauSchedule | CosineSchedule:
+def schedule_for(config, optimizers, epochs: int) -> RateSchedule:
     """The learning-rate schedule ``config.lr_schedule`` names, for a stage of ``epochs`` epochs."""
     return SCHEDULES[getattr(config, "lr_schedule", "plateau")](optimizers, epochs)

@@ -57,14 +57,11 @@ def start_fork_server_in_background(delay_s: float = WARMUP_DELAY_S) -> threadin
     fresh server's first training does not wait while the fork server imports torch (seconds; longer
     while the first pages draw, which the delay keeps it off)."""
     def start() -> None:
-        time.sleep(delay_s)
-        if background.exiting():
-            return
         child = context().Process(target=_ready, name="fork-server-ready", daemon=True)
         child.start()  # the server answers once its preloads are imported: the first fork waits for them
         child.join()
 
-    return background.start(start, name="fork-server-start")
+    return background.start(start, name="fork-server-start", delay_s=delay_s)
 
 
 def _ready() -> None:

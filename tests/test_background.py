@@ -76,3 +76,16 @@ def test_exit_stops_the_split_encoding_between_chunks(monkeypatch):
     with pytest.raises(RuntimeError, match="exiting"):
         codes.get("train")  # stopped before its first chunk
     assert calls == [CHUNK]
+
+
+def test_a_delayed_warm_up_is_skipped_once_the_interpreter_exits(monkeypatch):
+    import threading
+    exiting = threading.Event()
+    monkeypatch.setattr(background, "_exiting", exiting)
+    ran = []
+    thread = background.start(lambda: ran.append(1), name="warm-up", delay_s=30)
+    exiting.set()  # the exit comes during the delay: the wait ends at once
+    thread.join(timeout=5)
+    assert not thread.is_alive() and ran == []
+    background.start(lambda: ran.append(2), name="warm-up", delay_s=0.01).join(timeout=5)
+    assert ran == []  # exiting: a delayed start does nothing

@@ -167,4 +167,3 @@ def test_training_jobs_queue_cancel_stop_and_fail_through_their_pool(tiny_datase
     failed.join(WAIT_S)
     assert failed.snapshot.status == "failed" and "conditioned on class labels" in failed.snapshot.message
     wait_until(lambda: pool.counts() == (0, 0))
-
