@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from explorer.checkpoint import dataset_record, load, save
 from explorer.gallery import PRETRAINED_ROOT, list_pretrained
 from explorer.memo import BoundedCache
-from explorer.tensors import as_tensor
+from explorer.data.store import training_images
 from explorer.variants.pca import PCA, PCAConfig
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def fit_pca(dataset: "ImageDataset", latent_dim: int) -> PCA:
     caller and session."""
     def fit() -> PCA:
         pca = PCA(PCAConfig(latent_dim=latent_dim), dataset.input_shape)
-        pca.fit_data(as_tensor(dataset.x_train), None)
+        pca.fit_data(training_images(dataset.x_train, "cpu"), None)
         return pca.eval()
     return _FITS.get((dataset.fingerprint, latent_dim), fit)
 

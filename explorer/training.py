@@ -170,8 +170,7 @@ class Trainer:
         rows = validation_split(len(x_train), self.seed) if any(stage.epochs for stage in stages) else (
             np.arange(len(x_train)), np.arange(0))
         fit_rows, val_rows = (torch.from_numpy(part).to(x_train.home) for part in rows)
-        if type(model).fit_data is not Autoencoder.fit_data:  # a closed-form fit (PCA) reads the split whole
-            model.fit_data(x_train.subset(fit_rows).whole(), _rows(y_train, fit_rows))
+        model.fit_data(x_train.subset(fit_rows), _rows(y_train, fit_rows))
         run = _Run(x_train, y_train, fit_rows, x_train.subset(val_rows), _rows(y_train, val_rows),
                    *self._tensors(dataset.x_test, dataset.y_test),
                    batch_size=getattr(model.config, "batch_size", len(x_train)),

@@ -46,6 +46,16 @@ def test_a_split_of_stored_images_maps_positions_to_rows_without_copying(tmp_pat
     assert np.array_equal(part.whole().numpy(), unit_images(images[[10, 20, 30]]))
 
 
+def test_the_mean_image_of_a_split_is_read_a_chunk_at_a_time_and_is_exact(tmp_path, monkeypatch):
+    monkeypatch.setattr("explorer.data.store.MEAN_CHUNK", 7)  # 50 images: 7 full chunks and a short one
+    images = uint8_images()
+    store = training_images(open_store(write_store(tmp_path / "s.npy", images)), torch.device("cpu"))
+    part = store.subset(torch.arange(3, 50, 2))
+    expected = unit_images(images[3:50:2]).astype(np.float64).mean(0)
+    assert part.mean_image().shape == (1, 6, 5)
+    assert np.allclose(part.mean_image().numpy(), expected, atol=1e-6)
+
+
 def test_float_images_in_memory_are_shared_on_the_cpu():
     x = unit_images(uint8_images())
     store = training_images(x, torch.device("cpu"))

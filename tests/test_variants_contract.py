@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from explorer.checkpoint import dataset_record, load, save
+from explorer.data.store import training_images
 from explorer.registry import build, list_variants
 from explorer.training import Trainer, seed_everything
 from tests.conftest import make_image_dataset, tiny_config
@@ -28,7 +29,7 @@ def test_shapes_and_finite_loss(name, shape, latent_dim):
     dataset = make_image_dataset(shape=shape, n_train=16, n_test=8)
     model = build(name, tiny_config(name, latent_dim, epochs=2, batch_size=32), input_shape=shape, n_classes=dataset.n_classes)
     x, y = torch.from_numpy(dataset.x_test.copy()), torch.from_numpy(dataset.y_test.copy())
-    model.fit_data(x, y)
+    model.fit_data(training_images(x, "cpu"), y)
     z = model.encode(x, y)
     assert z.shape == (8, latent_dim)
     x_hat = model.decode(z, y)

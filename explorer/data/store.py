@@ -23,6 +23,7 @@ STORE_DTYPE = np.uint8
 MAX_STORE_IMAGES = 100_000_000  # a header declaring more is refused before anything is mapped (row numbers: 8 bytes each)
 MAX_STORE_PIXELS = 4096 * 4096  # per image
 STORE_TEST_IMAGES = 10_000  # held out of a store at most: the test pass stays the same size at any N
+MEAN_CHUNK = 8192  # images per read when averaging a split: 25 MB of float32 28x28 images
 
 
 class TrainingImages:
@@ -74,11 +75,20 @@ class TrainingImages:
         """Every image of the split as one float32 tensor on the device: for closed-form fits (PCA) only."""
         return self.batch(torch.arange(len(self), device=self.home))
 
+    def mean_image(self) -> Tensor:
+        """The split's mean image (C, H, W), float32 on the device, read :data:`MEAN_CHUNK` images at a time
+        (a store's split never whole in memory), summed in float64."""
+        total = torch.zeros(self.image_shape, dtype=torch.float64, device=self.device)
+        for start in range(0, len(self), MEAN_CHUNK):
+            total += self[start:start + MEAN_CHUNK].sum(0, dtype=torch.float64)
+        return (total / max(1, len(self))).float()
 
-def training_images(x: "np.ndarray | Tensor | TrainingImages", device: torch.device) -> TrainingImages:
+
+def training_images(x: "np.ndarray | Tensor | TrainingImages", device: "torch.device | str") -> TrainingImages:
     """The training images as the Trainer reads them. A uint8 array (a mapped store) stays where it is;
     float images already in this process's memory are shared on the CPU (a uint8 copy would add to them,
     not replace them), and on another device kept as uint8 when that is exact, else as float32."""
+    device = torch.device(device)
     if isinstance(x, TrainingImages):
         return TrainingImages(x.images, device, x.rows)  # the same images, batches sent to this device
     if isinstance(x, np.ndarray) and x.dtype == STORE_DTYPE:

@@ -7,7 +7,7 @@ contrastive-divergence RBMs run through the same :class:`explorer.training.Train
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -17,6 +17,9 @@ from explorer import losses
 from explorer.config import AutoencoderConfig
 from explorer.tensors import INFERENCE_BATCH, as_tensor
 from explorer.threads import for_inference
+
+if TYPE_CHECKING:
+    from explorer.data.store import TrainingImages
 
 
 def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
@@ -100,9 +103,9 @@ class Autoencoder(nn.Module):
         """Named scalar terms whose sum is what training minimises."""
         raise NotImplementedError
 
-    def fit_data(self, x: Tensor, y: Tensor | None) -> None:
-        """Called once with the rows training fits on (the validation rows held out) before the first stage
-        runs (closed-form fits, inits)."""
+    def fit_data(self, x: "TrainingImages", y: Tensor | None) -> None:
+        """Called once with the images training fits on (the validation rows held out) and their labels,
+        before the first stage runs: closed-form fits (PCA) and inits from the data (the RBMs' visible biases)."""
 
     def training_stages(self) -> list[Stage]:
         optimizer = adam(self.parameters(), self.config.lr)

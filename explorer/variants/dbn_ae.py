@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +20,9 @@ from explorer.nn import hidden_widths, mlp
 from explorer.registry import register
 from explorer.variants.base import Autoencoder, Stage, adam, minimise
 from explorer.variants.rbm import BernoulliRBMLayer
+
+if TYPE_CHECKING:
+    from explorer.data.store import TrainingImages
 
 # Hinton & Salakhutdinov's code (rbm.m, rbmhidlinear.m) uses momentum 0.9, and a 100 times smaller learning
 # rate for the RBM with linear hidden units, whose unbounded activations can blow up. With digits' few hundred
@@ -58,6 +62,13 @@ class DBNAutoencoder(Autoencoder):
         self.rbms = nn.ModuleList(BernoulliRBMLayer(n_visible, n_hidden, linear_hidden=i == len(sizes) - 2)
                                   for i, (n_visible, n_hidden) in enumerate(zip(sizes[:-1], sizes[1:])))
         self.decoder = mlp(sizes[::-1], "sigmoid")  # (B, K) -> (B, D) logits
+
+    def fit_data(self, x: TrainingImages, y: Tensor | None) -> None:
+        """The first RBM's visible biases from the pixels' means (Hinton's guide 2010, Sec. 8), as H&S 2006's
+        code leaves them at zero: on mostly-bright images the stack was otherwise 5.95x PCA-30's error after
+        fine-tuning, 0.75x with it (benchmarks/RESULTS.md). The RBMs above see hidden probabilities of
+        layers still untrained here, so theirs start at zero, as in the paper's code."""
+        self.rbms[0].init_visible_bias(x.mean_image().flatten())
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.hidden_probs_below(x.flatten(1), len(self.rbms))  # (B, K)

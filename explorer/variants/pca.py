@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -11,6 +12,9 @@ from explorer.config import AutoencoderConfig
 from explorer.projection import principal_axes
 from explorer.registry import register
 from explorer.variants.base import Autoencoder, Stage
+
+if TYPE_CHECKING:
+    from explorer.data.store import TrainingImages
 
 
 @dataclass
@@ -33,9 +37,9 @@ class PCA(Autoencoder):
         self.register_buffer("components", torch.zeros(config.latent_dim, self.input_dim))
         self.register_buffer("explained_variance", torch.zeros(config.latent_dim))
 
-    def fit_data(self, x: Tensor, y: Tensor | None = None) -> None:
+    def fit_data(self, x: TrainingImages, y: Tensor | None = None) -> None:
         """The top-K principal axes of the training images (:func:`explorer.projection.principal_axes`)."""
-        flat = x.flatten(1).double().cpu().numpy()
+        flat = x.whole().flatten(1).double().cpu().numpy()
         mean = flat.mean(0)
         scatter, axes = principal_axes(flat - mean, self.latent_dim)
         self.mean.copy_(torch.from_numpy(mean))
