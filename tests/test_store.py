@@ -47,7 +47,7 @@ def test_a_split_of_stored_images_maps_positions_to_rows_without_copying(tmp_pat
 
 
 def test_the_mean_image_of_a_split_is_read_a_chunk_at_a_time_and_is_exact(tmp_path, monkeypatch):
-    monkeypatch.setattr("explorer.data.store.MEAN_CHUNK", 7)  # 50 images: 7 full chunks and a short one
+    monkeypatch.setattr("explorer.data.store.MEAN_CHUNK", 7)  # the 24 images: 3 full chunks and a short one
     images = uint8_images()
     store = training_images(open_store(write_store(tmp_path / "s.npy", images)), torch.device("cpu"))
     part = store.subset(torch.arange(3, 50, 2))

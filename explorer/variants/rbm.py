@@ -51,7 +51,7 @@ class BernoulliRBMLayer(nn.Module):
         """b_i := log(p_i / (1 - p_i)), p_i the training data's mean of visible unit i (V,): Hinton's practical
         guide (2010) Sec. 8. With zero biases every P(v_i = 1) starts at 1/2, and on mostly-bright images (an
         inverted Fashion-MNIST) the hidden units are spent making every pixel bright before they learn any
-        shape: the RBM ended at 5.9x PCA-30's error there, 1.7x with this start (benchmarks/RESULTS.md).
+        shape: the RBM ended at 5.9x PCA-30's error there, 1.8x with this start (benchmarks/RESULTS.md).
         p is kept in [VISIBLE_P_FLOOR, 1 - VISIBLE_P_FLOOR] so that a constant pixel gets a finite bias."""
         p = mean_visible.to(self.visible_bias).clamp(VISIBLE_P_FLOOR, 1 - VISIBLE_P_FLOOR)
         self.visible_bias.copy_(torch.logit(p))
