@@ -72,7 +72,10 @@ class TrainingImages:
         return TrainingImages(self.images, self.device, self.rows[positions] if self.rows is not None else positions)
 
     def whole(self) -> Tensor:
-        """Every image of the split as one float32 tensor on the device: for closed-form fits (PCA) only."""
+        """Every image of the split as one float32 tensor on the device: for closed-form fits (PCA) only.
+        A split of every stored image is those images, float32 ones not copied on their own device."""
+        if self.rows is None:
+            return unit_float(self.images.to(self.device))
         return self.batch(torch.arange(len(self), device=self.home))
 
     def mean_image(self) -> Tensor:

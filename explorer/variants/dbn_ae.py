@@ -68,7 +68,7 @@ class DBNAutoencoder(Autoencoder):
         code leaves them at zero: on mostly-bright images the stack was otherwise 5.95x PCA-30's error after
         fine-tuning, 0.75x with it (benchmarks/RESULTS.md). The RBMs above see hidden probabilities of
         layers still untrained here, so theirs start at zero, as in the paper's code."""
-        self.rbms[0].init_visible_bias(x.mean_image().flatten())
+        self.rbms[0].init_visible_bias(x)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.hidden_probs_below(x.flatten(1), len(self.rbms))  # (B, K)

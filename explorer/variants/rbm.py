@@ -47,13 +47,13 @@ class BernoulliRBMLayer(nn.Module):
         self.visible_bias = nn.Parameter(torch.zeros(n_visible))  # (V,)
 
     @torch.no_grad()
-    def init_visible_bias(self, mean_visible: Tensor) -> None:
-        """b_i := log(p_i / (1 - p_i)), p_i the training data's mean of visible unit i (V,): Hinton's practical
+    def init_visible_bias(self, images: TrainingImages) -> None:
+        """b_i := log(p_i / (1 - p_i)), p_i the mean of pixel i over ``images`` (the training rows): Hinton's practical
         guide (2010) Sec. 8. With zero biases every P(v_i = 1) starts at 1/2, and on mostly-bright images (an
         inverted Fashion-MNIST) the hidden units are spent making every pixel bright before they learn any
         shape: the RBM ended at 5.9x PCA-30's error there, 1.8x with this start (benchmarks/RESULTS.md).
         p is kept in [VISIBLE_P_FLOOR, 1 - VISIBLE_P_FLOOR] so that a constant pixel gets a finite bias."""
-        p = mean_visible.to(self.visible_bias).clamp(VISIBLE_P_FLOOR, 1 - VISIBLE_P_FLOOR)
+        p = images.mean_image().flatten().to(self.visible_bias).clamp(VISIBLE_P_FLOOR, 1 - VISIBLE_P_FLOOR)  # (V,)
         self.visible_bias.copy_(torch.logit(p))
 
     def hidden_input(self, v: Tensor) -> Tensor:
@@ -153,7 +153,7 @@ class RBM(Autoencoder):
         self.register_buffer("chain", torch.zeros(0, config.latent_dim), persistent=False)
 
     def fit_data(self, x: TrainingImages, y: Tensor | None) -> None:
-        self.rbm.init_visible_bias(x.mean_image().flatten())
+        self.rbm.init_visible_bias(x)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.rbm.hidden_probs(x.flatten(1))  # (B, K)
