@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import sys
 import threading
 import time
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +183,7 @@ class UMAPProjector:
         if len(x) < 3:
             raise ConfigError(f"UMAP needs at least 3 points, got {len(x)}")
         self.inputs_, self.n_neighbors_ = x, min(self.n_neighbors, len(x) - 1)
-        with UMAP_LOCK, warnings.catch_warnings():
+        with UMAP_LOCK, warnings.catch_warnings(), torch_thread_count_kept():
             warnings.simplefilter("ignore")  # numba and sklearn deprecations
             umap = import_umap()
             self.included_compile_ = not UMAP_COMPILED.is_set()
@@ -346,6 +348,18 @@ def shipped_name(source: str, method: str, n_points: int) -> str:
     ``method``, of the model's codes (``source="codes"``, in the model's folder, saved with its
     inputs) or of the pixels (``"pixels"``, in the dataset's folder, inputs not needed)."""
     return f"projection-{source}-{method}-{n_points}.npz"
+
+
+def torch_thread_count_kept():
+    """A block after which torch's thread count in this thread is what it was before. A process's first
+    umap-learn fit starts numba's OpenMP threading layer, which left this thread's OpenMP count (torch's
+    count) at all cores: one thread pinned for small work, or chosen by the Trainer, became two after a
+    ``pretrain`` map. torch is not imported for it where nothing has imported it yet."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return nullcontext()
+    from explorer.threads import torch_threads
+    return torch_threads(torch.get_num_threads())
 
 
 def import_umap():

@@ -10,6 +10,9 @@ and umap-learn is never entered by two of them together.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -65,3 +68,18 @@ def test_every_umap_fit_in_the_app_goes_through_the_projector():
     callers = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
                      if "UMAP(" in path.read_text() and path.name != "projection.py")
     assert callers == [], callers
+
+
+def test_a_first_fit_leaves_torchs_pinned_thread_count_as_it_was():
+    """A process's first fit starts numba's OpenMP layer, which set the calling thread's OpenMP count (torch's
+    count) to numba's, so a count pinned to one thread became two after ``pretrain`` drew a map. Run in a
+    fresh process: in this one, numba's layer has long been started."""
+    script = ("import numpy, torch; torch.set_num_threads(1)\n"
+              "from explorer.projection import UMAPProjector\n"
+              "UMAPProjector(n_neighbors=5).fit(numpy.random.default_rng(0).random((60, 4), dtype=numpy.float32))\n"
+              "print(torch.get_num_threads())")
+    environment = {**os.environ, "NUMBA_NUM_THREADS": "2", "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "1"

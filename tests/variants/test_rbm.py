@@ -144,7 +144,9 @@ def probe_accuracy(train_codes: np.ndarray, test_codes: np.ndarray, digits) -> f
 def test_pcd_features_classify_as_well_as_scikit_learns_bernoulli_rbm(digits, monkeypatch):
     """scikit-learn's BernoulliRBM is PCD-1 with plain SGD from zero visible biases; ours with persistent=True
     and that start is the same algorithm, and our default start (the pixels' means) learns features as good.
-    Means over five seeds each, as one seed's accuracy moves by about a point."""
+    Means over five seeds each, as one seed's accuracy moves by about a point: the difference of two such means
+    then has a spread of about 0.6 points, and 1.5 points is 2.4 of those (at exactly 1 point, two threads'
+    rounding was enough to fail it: 0.8761 against 0.8861)."""
     x_train, x_test = digits.x_train.reshape(len(digits.x_train), -1), digits.x_test.reshape(len(digits.x_test), -1)
     config = make_config("rbm", latent_dim=64, lr=0.1, epochs=10, batch_size=10, persistent=True)
 
@@ -161,7 +163,7 @@ def test_pcd_features_classify_as_well_as_scikit_learns_bernoulli_rbm(digits, mo
     ours_by_default = our_accuracies()
     monkeypatch.setattr(RBM, "fit_data", lambda self, x, y: None)  # scikit-learn's start: zero visible biases
     ours_as_sklearn = our_accuracies()
-    assert abs(np.mean(ours_as_sklearn) - np.mean(theirs)) <= 0.01, (ours_as_sklearn, theirs)
+    assert abs(np.mean(ours_as_sklearn) - np.mean(theirs)) <= 0.015, (ours_as_sklearn, theirs)
     assert np.mean(ours_by_default) >= np.mean(theirs) - 0.02 and np.mean(ours_by_default) > 0.85, ours_by_default
 
 
