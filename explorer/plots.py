@@ -108,9 +108,13 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray | None, class_names, t
                 x=points[mask, 0], y=points[mask, 1], mode="markers",
                 marker=dict(size=5, opacity=0.8, color=CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]),
                 customdata=np.flatnonzero(mask), name=class_name_of(class_names, int(label))))
+    # The legend sits on the figure's bottom edge (container coordinates) and plotly shrinks the plot to make
+    # room for it. Placed at y=-0.2 of the plot, it landed on the x-axis title when a window was resized
+    # (the ten Fashion-MNIST names went from four rows to two, "Pullover" over "z0" at 1280 px).
     figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
                          xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], showlegend=legend,
-                         legend=dict(orientation="h", y=-0.2, itemsizing="constant"))
+                         legend=dict(orientation="h", yref="container", y=0, yanchor="bottom",
+                                     itemsizing="constant"))
     return figure
 
 

@@ -83,7 +83,7 @@ def test_the_kept_epoch_keeps_its_frame(bars):
     assert kept_epoch(history) == 23 and 23 not in thinned(41, 5) and 23 in trainer.replay.epochs
     index = list(trainer.replay.epochs).index(23)
     assert trainer.model.replay_ is trainer.replay and trainer.replay.positions[index, 0, 0] == 23
-    assert trainer.replay.caption(index, 23).endswith("· the weights kept")
+    assert trainer.replay.caption(index, 23).endswith("<br>the weights kept")
 
 
 def test_the_file_is_small():

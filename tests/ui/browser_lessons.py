@@ -21,15 +21,16 @@ from tests.ui.browser_walk import (
 
 
 def readability(page) -> list[str]:
-    """What a class would not read: charts without a title or axis titles, a legend that scrolls or covers
-    axis labels, a note over a bar's label, a control past the right edge, a label cut short."""
+    """What a class would not read: charts without a title or axis titles, a title cut off at the chart's
+    edge, a legend that scrolls or covers axis labels, a note over a bar's label, a control past the right
+    edge, a label cut short."""
     found = []
     for chart in charts(page):
         name = repr(chart["title"].split(" | ")[0]) if chart["title"] else f"with x axis {chart['xTitle']!r}"
         found += [f"chart {name}: {what}" for what, bad in (
             ("no title", not chart["title"]), (f"{chart['axes']} axis titles", chart["axes"] < 2),
             ("its legend is a scroll box", chart["scrolls"]), ("its legend covers axis labels", chart["legendOnAxis"]),
-            ("a note covers a bar's label", chart["noteOnBar"])) if bad]
+            ("a note covers a bar's label", chart["noteOnBar"]), ("its title is cut off", chart["titleCut"])) if bad]
     found += [f"control {text!r} is past the right edge" for text in overflowing(page)]
     return found + [f"label {text!r} is cut short" for text in truncated(page)]
 

@@ -147,6 +147,8 @@ CHARTS = r"""() => {
                 scrolls: [...c.querySelectorAll('.legend rect.scrollbar')].some(r => +r.getAttribute('height') > 0),
                 legendOnAxis: legend.some(a => axisText.some(b => hits(a, b))),
                 noteOnBar: notes.some(a => barText.some(b => hits(a, b))),
+                titleCut: [...c.querySelectorAll('.gtitle')].map(t => t.getBoundingClientRect()).some(
+                    t => t.left < c.getBoundingClientRect().left - 1 || t.right > c.getBoundingClientRect().right + 1),
                 width: Math.round(c.getBoundingClientRect().width)};
         });
 }"""
@@ -154,16 +156,19 @@ CHARTS = r"""() => {
 
 def charts(page) -> list[dict]:
     """Each visible chart of the page body: its titles (chart and subplots), how many axis titles (every
-    subplot's: ``g-xtitle``, ``g-x2title``, …), whether its legend scrolls or covers axis labels, and
-    whether an annotation covers a bar's label."""
+    subplot's: ``g-xtitle``, ``g-x2title``, …), whether its legend scrolls or covers axis labels, whether
+    an annotation covers a bar's label, and whether its title runs past the chart's edge (plotly cuts it)."""
     return page.evaluate(CHARTS)
 
 
 def overflowing(page) -> list[str]:
-    """Texts of the visible controls of the page body whose right edge is past the window's."""
+    """Texts of the visible controls of the page body whose right edge is past the window's. A slider's
+    range input sits in a visually hidden 1 px box (react-aria) and starts at the thumb, so at the slider's
+    far right it reaches past the window unseen: such inputs are left out."""
     return page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] button, '
         + '[data-testid="stMain"] input, [data-testid="stMain"] [data-baseweb="select"]')]
         .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0
+                     && e.parentElement.getBoundingClientRect().width > 1
                      && e.getBoundingClientRect().right > window.innerWidth + 1)
         .map(e => (e.innerText || e.getAttribute('aria-label') || e.tagName).slice(0, 40))""")
 

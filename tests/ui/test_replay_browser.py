@@ -53,7 +53,7 @@ def picture(page, name: str, locator) -> None:
 
 def test_the_replay_slider_changes_the_map(page):
     last = drawn_map(page, "Epoch ")  # the epoch whose weights the model kept
-    total = re.match(r"Epoch (\d+) of (\d+) · test error \d+\.\d\d · the weights kept$", last["title"]).group(2)
+    total = re.match(r"Epoch (\d+) of (\d+) · test error \d+\.\d\d<br>the weights kept$", last["title"]).group(2)
     thumb = page.locator(f'{MAIN} [data-testid="stSlider"] input[type="range"]').first
     thumb.focus()
     thumb.press("Home")
