@@ -71,7 +71,7 @@ def offer_helpers(dataset, k: int, current: state.CurrentModel) -> None:
             side_jobs.show(slot, "trained here (denoise page)")
             continue
         config = config_for(variant, dataset.input_shape, len(dataset.x_train), k)
-        st.caption(f"No shipped {NAMES[variant]} for {dataset.name}, so it is not compared yet.")
+        st.caption(f"No shipped {NAMES[variant]} for {dataset.name} at code {k}, so it is not compared yet.")
         if st.button(f"Train a {NAMES[variant]} (code {k}, {config.epochs} epochs)", key=f"denoise.train.{variant}"):
             side_jobs.start(slot, dataset, config)
             st.rerun()
