@@ -81,7 +81,7 @@ def denoise_lesson(page, shot: str) -> None:
     else:
         problems = [f"at the default model, {loss}" for loss in denoiser_losses(page)]
     follow_switch(page, f"{shot}denoise-switched")
-    problems += [f"after the switch, {text}" for text in denoiser_losses(page)]
+    problems += [f"after the switch, {loss}" for loss in denoiser_losses(page)]
     box = page.locator(f'{MAIN} [data-testid="stMultiSelect"]').filter(has_text="Methods on the curve")
     chips = [line for line in box.inner_text().splitlines()[1:] if line.strip()]
     drawn = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]'
