@@ -74,12 +74,12 @@ def denoise_lesson(page, shot: str) -> None:
     compared at the current code size only, so where none ships at it (Fashion-MNIST's 2-D map model) the
     default view must instead say that the code is too small and offer the switch."""
     text = main_text(page)
-    if "No denoising autoencoder is compared on this data." in text:
-        problems = [] if "needs a code that keeps" in text and page.locator(MAIN).get_by_role(
-            "button", name=re.compile(r"^Switch to ")).count() else [
-            "at the default model, no denoising AE is compared and the page offers no switch to a code that has one"]
-    else:
+    if "No denoising autoencoder is compared on this data." not in text:
         problems = [f"at the default model, {loss}" for loss in denoiser_losses(page)]
+    elif "needs a code that keeps" in text and switch_button(page).count():
+        problems = []
+    else:
+        problems = ["at the default model, no denoising AE is compared and the page offers no switch"]
     follow_switch(page, f"{shot}denoise-switched")
     problems += [f"after the switch, {loss}" for loss in denoiser_losses(page)]
     box = page.locator(f'{MAIN} [data-testid="stMultiSelect"]').filter(has_text="Methods on the curve")
@@ -91,9 +91,14 @@ def denoise_lesson(page, shot: str) -> None:
     assert not problems, "; ".join(problems)
 
 
+def switch_button(page):
+    """The page's one-click switch to a model that suits it (a locator that may match nothing)."""
+    return page.locator(MAIN).get_by_role("button", name=re.compile(r"^Switch to "))
+
+
 def follow_switch(page, name: str) -> None:
     """Click the page's one-click switch to a model that suits it, when it offers one."""
-    switch = page.locator(MAIN).get_by_role("button", name=re.compile(r"^Switch to "))
+    switch = switch_button(page)
     if switch.count():
         switch.first.click()
         check(page, name, wide=True)

@@ -135,6 +135,7 @@ CHARTS = r"""() => {
         .filter(e => e.textContent.trim()).map(e => e.getBoundingClientRect());
     return [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]')]
         .filter(c => c.offsetParent !== null).map(c => {
+            const frame = c.getBoundingClientRect();
             const axisTitles = [...c.querySelectorAll('g')].filter(g => /^g-[xy]\d*title$/.test(g.getAttribute('class')));
             const legend = boxes(c, '.legend .legendtext');
             const axisText = boxes(c, '.xtick text, .ytick text').concat(axisTitles.map(g => g.getBoundingClientRect()));
@@ -147,9 +148,8 @@ CHARTS = r"""() => {
                 scrolls: [...c.querySelectorAll('.legend rect.scrollbar')].some(r => +r.getAttribute('height') > 0),
                 legendOnAxis: legend.some(a => axisText.some(b => hits(a, b))),
                 noteOnBar: notes.some(a => barText.some(b => hits(a, b))),
-                titleCut: [...c.querySelectorAll('.gtitle')].map(t => t.getBoundingClientRect()).some(
-                    t => t.left < c.getBoundingClientRect().left - 1 || t.right > c.getBoundingClientRect().right + 1),
-                width: Math.round(c.getBoundingClientRect().width)};
+                titleCut: boxes(c, '.gtitle').some(t => t.left < frame.left - 1 || t.right > frame.right + 1),
+                width: Math.round(frame.width)};
         });
 }"""
 
